@@ -1,0 +1,408 @@
+package collect
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/custos-ir/custos/custody"
+	"github.com/custos-ir/custos/internal/testkeys"
+	"github.com/custos-ir/custos/storage"
+	"github.com/custos-ir/custos/storage/dirstore"
+)
+
+// fixture builds a small tree with the awkward cases: a FIFO, a symlink
+// loop, a dangling link, a nested dir, a dot file.
+func fixture(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(root, "log/nginx"), 0o755))
+	must(os.WriteFile(filepath.Join(root, "log/syslog"), []byte(strings.Repeat("Nov 24 12:00:00 web01 sshd[1]: Accepted publickey\n", 1000)), 0o640))
+	must(os.WriteFile(filepath.Join(root, "log/nginx/access.log"), []byte("127.0.0.1 - - GET /\n"), 0o644))
+	must(os.WriteFile(filepath.Join(root, "log/.hidden"), []byte("x"), 0o600))
+	must(syscall.Mkfifo(filepath.Join(root, "log/fifo"), 0o600))
+	must(os.Symlink("loop-b", filepath.Join(root, "log/loop-a")))
+	must(os.Symlink("loop-a", filepath.Join(root, "log/loop-b")))
+	must(os.Symlink("/nonexistent", filepath.Join(root, "log/dangling")))
+	return root
+}
+
+func newPipeline(t *testing.T) (*Pipeline, *dirstore.Store, *age.X25519Identity) {
+	t.Helper()
+	id, _ := testkeys.Identity(t, t.TempDir(), "id")
+	st, err := dirstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Pipeline{Store: st, Recipients: []age.Recipient{id.Recipient()}}, st, id
+}
+
+func decrypt(t *testing.T, st storage.Store, key string, id age.Identity) []byte {
+	t.Helper()
+	rc, err := st.Open(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	dr, err := age.Decrypt(rc, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zstd.NewReader(dr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func runCollection(t *testing.T, p *Pipeline, plan []Planned) *custody.Manifest {
+	t.Helper()
+	m := &custody.Manifest{Format: custody.Format, CollectionID: NewCollectionID(time.Now()),
+		Case: custody.Case{ID: "CASE-1"}, Started: custody.NewTime(time.Now())}
+	m.Storage.Prefix = CollectionPrefix("CASE-1", "web01", m.CollectionID)
+	if err := Run(context.Background(), p, m, plan); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestFilesArtifact(t *testing.T) {
+	root := fixture(t)
+	p, st, id := newPipeline(t)
+	src := &Files{Name: "logs", Patterns: []string{filepath.Join(root, "log")}}
+	m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
+	a := m.Artifacts[0]
+	if a.Status != custody.StatusOK {
+		t.Fatalf("status %s, errors %v", a.Status, a.Errors)
+	}
+	byName := map[string]custody.File{}
+	for _, f := range a.Files {
+		byName[strings.TrimPrefix(f.Path, root+"/")] = f
+	}
+	if f := byName["log/fifo"]; f.Type != "fifo" || f.Stored || f.Note == "" {
+		t.Errorf("fifo recorded as %+v", f)
+	}
+	if f := byName["log/loop-a"]; f.Type != "symlink" || f.Link != "loop-b" {
+		t.Errorf("symlink loop recorded as %+v", f)
+	}
+	if f := byName["log/.hidden"]; !f.Stored || f.Mode != "0600" {
+		t.Errorf("dot file recorded as %+v", f)
+	}
+	sys := byName["log/syslog"]
+	if !sys.Stored || sys.Size != 50000 || sys.Read != 50000 || sys.Mtime == nil || sys.Inode == 0 || sys.Method == "" {
+		t.Errorf("syslog recorded as %+v", sys)
+	}
+	// The tar holds exactly the stored files, with their content.
+	plain := decrypt(t, st, m.Storage.Prefix+a.Key, id)
+	tr := tar.NewReader(bytes.NewReader(plain))
+	var names []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, h.Name)
+		if strings.HasSuffix(h.Name, "log/syslog") {
+			b, _ := io.ReadAll(tr)
+			if len(b) != 50000 || h.Mode != 0o640 {
+				t.Errorf("syslog in tar: %d bytes, mode %o", len(b), h.Mode)
+			}
+		}
+	}
+	if len(names) != 6 { // syslog, access.log, .hidden, 3 symlinks
+		t.Errorf("tar holds %v", names)
+	}
+}
+
+// shrinking simulates a file cut short while read (log rotation).
+type shrinking struct {
+	r io.Reader
+}
+
+func (s *shrinking) Read(p []byte) (int, error) { return s.r.Read(p) }
+func (s *shrinking) Close() error               { return nil }
+func (s *shrinking) Stat() (os.FileInfo, error) { return nil, errors.New("gone") }
+
+func TestFileShrinksWhileRead(t *testing.T) {
+	root := fixture(t)
+	old := openFile
+	defer func() { openFile = old }()
+	openFile = func(path string) (fileHandle, string, error) {
+		if strings.HasSuffix(path, "syslog") {
+			return &shrinking{strings.NewReader("only this")}, "test", nil
+		}
+		return old(path)
+	}
+	p, st, id := newPipeline(t)
+	src := &Files{Name: "logs", Patterns: []string{filepath.Join(root, "log")}}
+	m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
+	a := m.Artifacts[0]
+	if a.Status != custody.StatusPartial || m.Status != "partial" {
+		t.Fatalf("status %s / %s, want partial", a.Status, m.Status)
+	}
+	var rec custody.File
+	for _, f := range a.Files {
+		if strings.HasSuffix(f.Path, "syslog") {
+			rec = f
+		}
+	}
+	if rec.Read != 9 || !strings.Contains(rec.Error, "got 9 of 50000 bytes") {
+		t.Fatalf("record %+v", rec)
+	}
+	// The tar is still well formed: the missing bytes are zeros.
+	plain := decrypt(t, st, m.Storage.Prefix+a.Key, id)
+	tr := tar.NewReader(bytes.NewReader(plain))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, tr)
+		_ = h
+	}
+}
+
+func TestFileGrowsWhileRead(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "growing.log")
+	os.WriteFile(p, []byte("line 1\n"), 0o644)
+	old := openFile
+	defer func() { openFile = old }()
+	openFile = func(path string) (fileHandle, string, error) {
+		f, m, err := old(path)
+		if err == nil {
+			// Another process appends after we took the metadata.
+			g, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+			g.WriteString("line 2\n")
+			g.Close()
+		}
+		return f, m, err
+	}
+	var fr FileReader
+	var buf bytes.Buffer
+	tw := newTarWriter(&buf)
+	rec, err := fr.Add(context.Background(), tw, p, FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Error != "" || rec.Read != 7 || !strings.Contains(rec.Note, "grew to 14 bytes") {
+		t.Fatalf("record %+v", rec)
+	}
+}
+
+func TestUnreadableFileIsRecorded(t *testing.T) {
+	root := fixture(t)
+	old := openFile
+	defer func() { openFile = old }()
+	openFile = func(path string) (fileHandle, string, error) {
+		if strings.HasSuffix(path, "access.log") {
+			return nil, "", &os.PathError{Op: "open", Path: path, Err: syscall.EACCES}
+		}
+		return old(path)
+	}
+	p, _, _ := newPipeline(t)
+	src := &Files{Name: "logs", Patterns: []string{filepath.Join(root, "log")}}
+	m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
+	a := m.Artifacts[0]
+	if a.Status != custody.StatusPartial {
+		t.Fatalf("status %s", a.Status)
+	}
+	found := false
+	for _, f := range a.Files {
+		if strings.HasSuffix(f.Path, "access.log") {
+			found = f.Error == "open: permission denied" && !f.Stored
+		}
+	}
+	if !found {
+		t.Fatalf("permission error not recorded: %+v", a.Files)
+	}
+}
+
+func TestFailedSourceDoesNotStopCollection(t *testing.T) {
+	p, st, id := newPipeline(t)
+	bad := &Stream{Desc: Description{Name: "bad", Kind: "live", Format: "jsonl"},
+		Fn: func(ctx context.Context, w io.Writer) error {
+			io.WriteString(w, `{"half":`)
+			return errors.New("source exploded")
+		}}
+	good := &Stream{Desc: Description{Name: "good", Kind: "live", Format: "jsonl"},
+		Fn: func(ctx context.Context, w io.Writer) error {
+			_, err := io.WriteString(w, "{\"ok\":true}\n")
+			return err
+		}}
+	m := runCollection(t, p, []Planned{
+		{Source: bad, Desc: bad.Describe()},
+		{Source: good, Desc: good.Describe()},
+		{Desc: Description{Name: "elsewhere", Kind: "live"}, Skip: "not on this platform"},
+	})
+	if m.Status != "partial" {
+		t.Fatalf("status %s", m.Status)
+	}
+	if a := m.Artifacts[0]; a.Status != custody.StatusFailed || a.Key != "" || !strings.Contains(a.Errors[0], "source exploded") {
+		t.Fatalf("bad artifact %+v", a)
+	}
+	if got := decrypt(t, st, m.Storage.Prefix+m.Artifacts[1].Key, id); string(got) != "{\"ok\":true}\n" {
+		t.Fatalf("good artifact %q", got)
+	}
+	if m.Artifacts[2].Status != custody.StatusSkipped {
+		t.Fatalf("skipped artifact %+v", m.Artifacts[2])
+	}
+	// No half-written object of the failed artifact is left behind.
+	st.List(context.Background(), "", func(o storage.ObjectInfo) error {
+		if strings.Contains(o.Key, "bad") || strings.Contains(o.Key, ".tmp-") {
+			t.Errorf("left behind: %s", o.Key)
+		}
+		return nil
+	})
+	r, err := custody.Verify(context.Background(), st, m.Storage.Prefix, custody.VerifyOptions{Identities: []age.Identity{id}})
+	if err != nil || !r.OK() {
+		t.Fatalf("verify: %v %v", err, r.Problems)
+	}
+}
+
+func TestInterruptedCollectionStillWritesManifest(t *testing.T) {
+	p, st, _ := newPipeline(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	first := &Stream{Desc: Description{Name: "first", Kind: "live", Format: "jsonl"},
+		Fn: func(ctx context.Context, w io.Writer) error {
+			cancel()
+			return ctx.Err()
+		}}
+	second := &Stream{Desc: Description{Name: "second", Kind: "live", Format: "jsonl"},
+		Fn: func(ctx context.Context, w io.Writer) error { return nil }}
+	m := &custody.Manifest{Format: custody.Format, CollectionID: "x", Case: custody.Case{ID: "C"}}
+	m.Storage.Prefix = "C/h/x/"
+	if err := Run(ctx, p, m, []Planned{{Source: first, Desc: first.Describe()}, {Source: second, Desc: second.Describe()}}); err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != "failed" || m.Artifacts[1].Status != custody.StatusSkipped || len(m.Errors) == 0 {
+		t.Fatalf("manifest %+v", m)
+	}
+	if _, err := st.Stat(context.Background(), "C/h/x/manifest.json"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBodyfile(t *testing.T) {
+	root := fixture(t)
+	p, st, id := newPipeline(t)
+	src := &Bodyfile{Name: "timeline", Roots: []string{root}}
+	m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
+	body := string(decrypt(t, st, m.Storage.Prefix+m.Artifacts[0].Key, id))
+	for _, want := range []string{
+		"|" + root + "/log/fifo|", "|p/prw-------|",
+		"|" + root + "/log/loop-a -> loop-b|",
+		"|r/rrw-r-----|0|0|50000|",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("bodyfile lacks %q:\n%s", want, body)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(body), "\n") {
+		if n := strings.Count(line, "|"); n != 10 {
+			t.Errorf("line has %d fields separators: %q", n, line)
+		}
+	}
+}
+
+func TestBodyLineEscapes(t *testing.T) {
+	mt := time.Unix(1700000000, 0)
+	got := BodyLine(custody.File{Path: "/tmp/a|b\nc", Type: "file", Mode: "0644", Size: 3, Mtime: &mt})
+	want := "0|/tmp/a\\x7cb\\x0ac|0|r/rrw-r--r--|0|0|3|0|1700000000|0|0\n"
+	if got != want {
+		t.Fatalf("got %q want %q", got, want)
+	}
+}
+
+func TestExpand(t *testing.T) {
+	root := fixture(t)
+	os.MkdirAll(filepath.Join(root, "home/alice/.ssh"), 0o700)
+	os.MkdirAll(filepath.Join(root, "home/bob"), 0o700)
+	os.WriteFile(filepath.Join(root, "home/alice/.ssh/authorized_keys"), []byte("k"), 0o600)
+	os.WriteFile(filepath.Join(root, "home/alice/.bash_history"), []byte("ls"), 0o600)
+	os.WriteFile(filepath.Join(root, "home/bob/.bash_history"), []byte("ls"), 0o600)
+	os.Symlink(root, filepath.Join(root, "home/bob/up")) // a loop through a link
+	cases := []struct {
+		pats, excl []string
+		want       []string
+	}{
+		{[]string{"/home/*/.ssh/authorized_keys"}, nil, []string{"home/alice/.ssh/authorized_keys"}},
+		{[]string{"/home/*/.*_history"}, nil, []string{"home/alice/.bash_history", "home/bob/.bash_history"}},
+		{[]string{"/home/**/.bash_history"}, nil, []string{"home/alice/.bash_history", "home/bob/.bash_history"}},
+		{[]string{"/home"}, []string{"/home/alice/.ssh"}, []string{"home/alice/.bash_history", "home/bob/.bash_history", "home/bob/up"}},
+		{[]string{"/log/nginx", "/log/nginx/access.log"}, nil, []string{"log/nginx/access.log"}},
+		{[]string{"/nonexistent/*"}, nil, nil},
+	}
+	for _, c := range cases {
+		var pats, excl []string
+		for _, p := range c.pats {
+			pats = append(pats, root+p)
+		}
+		for _, p := range c.excl {
+			excl = append(excl, root+p)
+		}
+		var got []string
+		err := Expand(context.Background(), pats, excl, func(p string, err error) error {
+			if err != nil {
+				return err
+			}
+			got = append(got, strings.TrimPrefix(p, root+"/"))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%v - %v: got %v want %v", c.pats, c.excl, got, c.want)
+		}
+	}
+	if err := ValidatePattern("/var/www/../../etc/passwd"); err == nil {
+		t.Error("pattern with .. accepted")
+	}
+}
+
+func TestMatchPattern(t *testing.T) {
+	for _, c := range []struct {
+		p, n string
+		ok   bool
+	}{
+		{"/var/log/journal/**", "/var/log/journal/x/y.journal", true},
+		{"/var/log/journal/**", "/var/log/syslog", false},
+		{"/home/*/.ssh/id_*", "/home/a/.ssh/id_rsa", true},
+		{"/home/*/.ssh/id_*", "/home/a/.ssh/authorized_keys", false},
+		{"/tmp", "/tmp/x", true},
+	} {
+		if got := MatchPattern(c.p, c.n); got != c.ok {
+			t.Errorf("MatchPattern(%q, %q) = %v", c.p, c.n, got)
+		}
+	}
+}

@@ -1,0 +1,236 @@
+package collect
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/custos-ir/custos/custody"
+)
+
+// FileOptions limits how one file is taken.
+type FileOptions struct {
+	MaxSize  int64 // 0: no limit; larger files are recorded, not read
+	HashOnly bool  // read and hash, but keep only the record
+}
+
+// openFile is openEvidence; tests replace it to simulate files that
+// shrink or fail mid-read.
+var openFile = func(path string) (fileHandle, string, error) {
+	f, m, err := openEvidence(path)
+	if err != nil {
+		return nil, m, err
+	}
+	return f, m, nil
+}
+
+// fileHandle is what Add needs of an open file.
+type fileHandle interface {
+	io.ReadCloser
+	Stat() (os.FileInfo, error)
+}
+
+// FileReader reads files of the host for evidence: metadata first, then the
+// content, opened without updating the access time where the OS allows.
+type FileReader struct{}
+
+// Add records path and, if it is a regular file, appends its content to tw
+// (when tw is not nil and the file is not hash-only). The error return is
+// reserved for failures of tw, which end the artifact.
+func (r *FileReader) Add(ctx context.Context, tw *tarWriter, path string, opt FileOptions) (custody.File, error) {
+	rec, err := lstatRecord(path)
+	if err != nil {
+		rec.Path = path
+		rec.Error = errText(err)
+		return rec, nil
+	}
+	switch rec.Type {
+	case "symlink":
+		target, err := os.Readlink(path)
+		if err != nil {
+			rec.Error = "readlink: " + errText(err)
+			return rec, nil
+		}
+		rec.Link = target
+		if tw != nil && !opt.HashOnly {
+			if err := tw.WriteHeader(tarHeader(rec, tar.TypeSymlink)); err != nil {
+				return rec, err
+			}
+			rec.Stored = true
+		}
+		return rec, nil
+	case "file":
+	case "dir":
+		return rec, nil
+	default:
+		rec.Note = "not a regular file (" + rec.Type + "): recorded, never opened"
+		return rec, nil
+	}
+	if opt.MaxSize > 0 && rec.Size > opt.MaxSize {
+		rec.Note = fmt.Sprintf("larger than the size cap of %d bytes: recorded, not read", opt.MaxSize)
+		return rec, nil
+	}
+	f, method, err := openFile(path)
+	if err != nil {
+		rec.Error = errText(err)
+		return rec, nil
+	}
+	defer f.Close()
+	rec.Method = method
+	if same, why := sameFile(f, rec); !same {
+		rec.Error = "changed between stat and open: " + why + "; not read"
+		return rec, nil
+	}
+
+	var dst io.Writer = io.Discard
+	if tw != nil && !opt.HashOnly {
+		if err := tw.WriteHeader(tarHeader(rec, tar.TypeReg)); err != nil {
+			return rec, err
+		}
+		dst = tw
+		rec.Stored = true
+	}
+	h := sha256.New()
+	// Exactly the size seen at stat time goes into the tar: a log that grows
+	// while we read is captured as it was; one that shrinks is padded and
+	// the record says so.
+	n, rerr := copyFile(ctx, io.MultiWriter(dst, h), f, rec.Size)
+	if _, isW := asWriteErr(rerr); isW {
+		return rec, rerr
+	}
+	rec.Read = n
+	rec.SHA256 = hex.EncodeToString(h.Sum(nil))
+	if n < rec.Size {
+		if rerr == nil || errors.Is(rerr, io.EOF) {
+			rerr = io.ErrUnexpectedEOF
+		}
+		rec.Error = fmt.Sprintf("shrank or failed while read: got %d of %d bytes (%v); sha256 covers the bytes read", n, rec.Size, errText(rerr))
+		if dst != io.Discard {
+			if err := writeZeros(dst, rec.Size-n); err != nil {
+				return rec, err
+			}
+			rec.Error += "; padded with zeros in the tar"
+		}
+		return rec, nil
+	}
+	if after, err := f.Stat(); err == nil {
+		switch {
+		case after.Size() > rec.Size:
+			rec.Note = fmt.Sprintf("grew to %d bytes while read; the %d bytes present at stat time were collected", after.Size(), rec.Size)
+		case rec.Mtime != nil && !after.ModTime().Equal(*rec.Mtime):
+			rec.Note = "modified while read (mtime changed); content may mix old and new"
+		}
+	}
+	return rec, nil
+}
+
+type writeErr struct{ err error }
+
+func (w writeErr) Error() string { return w.err.Error() }
+func (w writeErr) Unwrap() error { return w.err }
+
+func asWriteErr(err error) (writeErr, bool) {
+	var w writeErr
+	ok := errors.As(err, &w)
+	return w, ok
+}
+
+// copyFile copies up to n bytes, checking ctx between chunks. Write errors
+// come back wrapped in writeErr so the caller can tell them from read
+// errors (which only concern this file).
+func copyFile(ctx context.Context, dst io.Writer, src io.Reader, n int64) (int64, error) {
+	buf := make([]byte, 256<<10)
+	var done int64
+	for done < n {
+		if err := ctx.Err(); err != nil {
+			return done, writeErr{err}
+		}
+		want := int64(len(buf))
+		if n-done < want {
+			want = n - done
+		}
+		k, err := src.Read(buf[:want])
+		if k > 0 {
+			if _, werr := dst.Write(buf[:k]); werr != nil {
+				return done, writeErr{werr}
+			}
+			done += int64(k)
+		}
+		if err != nil {
+			if err == io.EOF {
+				return done, nil
+			}
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+func writeZeros(w io.Writer, n int64) error {
+	var zero [32 << 10]byte
+	for n > 0 {
+		k := int64(len(zero))
+		if n < k {
+			k = n
+		}
+		if _, err := w.Write(zero[:k]); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
+// errText strips the path Go puts in *PathError: the record already names
+// the file.
+func errText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err.Error()
+	}
+	return err.Error()
+}
+
+// tarWriter is a PAX tar stream of host files.
+type tarWriter struct {
+	*tar.Writer
+}
+
+func newTarWriter(w io.Writer) *tarWriter { return &tarWriter{tar.NewWriter(w)} }
+
+func tarHeader(rec custody.File, typ byte) *tar.Header {
+	h := &tar.Header{
+		Typeflag: typ,
+		Name:     custody.TarName(rec.Path),
+		Linkname: rec.Link,
+		Mode:     int64(parseModeBits(rec.Mode)),
+		Uid:      int(rec.UID),
+		Gid:      int(rec.GID),
+		Format:   tar.FormatPAX,
+	}
+	if typ == tar.TypeReg {
+		h.Size = rec.Size
+	}
+	if rec.Mtime != nil {
+		h.ModTime = *rec.Mtime
+	} else {
+		h.ModTime = time.Unix(0, 0)
+	}
+	if rec.Atime != nil {
+		h.AccessTime = *rec.Atime
+	}
+	if rec.Ctime != nil {
+		h.ChangeTime = *rec.Ctime
+	}
+	return h
+}

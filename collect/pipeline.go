@@ -1,0 +1,225 @@
+package collect
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"regexp"
+	"time"
+
+	"filippo.io/age"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/custos-ir/custos/custody"
+	"github.com/custos-ir/custos/storage"
+)
+
+// Pipeline stores artifacts of one collection.
+type Pipeline struct {
+	Store      storage.Store
+	Prefix     string // collection prefix in the store, ending in "/"
+	Recipients []age.Recipient
+	// Options gives the store options (tags, retention) for an artifact's
+	// object; nil means none.
+	Options func(name string) storage.CreateOptions
+	Files   *FileReader
+	Report  Reporter
+
+	enc *zstd.Encoder
+}
+
+// Buffers between the reading and the compressing goroutine: bounded
+// memory per running artifact (see docs/manifest.md, "Memory").
+const (
+	asyncBuffers = 4
+	asyncSize    = 256 << 10
+)
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// ArtifactKey is the object key of an artifact within its collection.
+func ArtifactKey(seq int, d Description) string {
+	return fmt.Sprintf("%s%02d-%s.%s.zst.age", custody.ArtifactDir, seq, d.Name, d.Format)
+}
+
+// Run collects one source into one object and returns its record. It never
+// returns an error: failures are in the record.
+func (p *Pipeline) Run(ctx context.Context, seq int, src Source) custody.Artifact {
+	d := src.Describe()
+	art := custody.Artifact{
+		Name: d.Name, Kind: d.Kind, Format: d.Format, Sources: d.Sources, Method: d.Method,
+		Started: time.Now().UTC(),
+	}
+	p.report(Event{Type: EventStart, Artifact: d.Name, Seq: seq})
+	err := p.run(ctx, seq, d, src, &art)
+	art.Finished = time.Now().UTC()
+	switch {
+	case err != nil:
+		art.Status = custody.StatusFailed
+		art.Key = ""
+		art.Stored = nil
+		art.Plain, art.Cipher = custody.Digested{}, custody.Digested{}
+		art.Errors = append(art.Errors, err.Error())
+	case len(art.Errors) > 0 || anyFileError(art.Files):
+		art.Status = custody.StatusPartial
+	default:
+		art.Status = custody.StatusOK
+	}
+	p.report(Event{Type: EventDone, Artifact: d.Name, Seq: seq, Status: art.Status,
+		Bytes: art.Plain.Size, Stored: art.Cipher.Size, Err: firstErr(art.Errors)})
+	return art
+}
+
+func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, art *custody.Artifact) (err error) {
+	if !nameRE.MatchString(d.Name) {
+		return fmt.Errorf("invalid artifact name %q", d.Name)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("not collected: %w", err)
+	}
+	art.Key = ArtifactKey(seq, d)
+	var opts storage.CreateOptions
+	if p.Options != nil {
+		opts = p.Options(d.Name)
+	}
+	ow, err := p.Store.Create(ctx, p.Prefix+art.Key, opts)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			ow.Abort()
+		}
+	}()
+
+	cipher := &hashWriter{w: ow, h: sha256.New()}
+	aw, err := age.Encrypt(cipher, p.Recipients...)
+	if err != nil {
+		return fmt.Errorf("age: %w", err)
+	}
+	if p.enc == nil {
+		p.enc, err = zstd.NewWriter(nil,
+			zstd.WithEncoderLevel(zstd.SpeedFastest),
+			zstd.WithEncoderConcurrency(1),
+			zstd.WithWindowSize(4<<20))
+		if err != nil {
+			return err
+		}
+	}
+	p.enc.Reset(aw)
+	async := newAsyncWriter(p.enc, asyncBuffers, asyncSize)
+	plain := &hashWriter{w: async, h: sha256.New()}
+
+	prog := &progress{p: p, name: d.Name, seq: seq}
+	e := &Emitter{w: plain, art: art, files: p.Files, onBytes: prog.add}
+	if e.files == nil {
+		e.files = &FileReader{}
+	}
+	cerr := src.Collect(ctx, e)
+	if cerr == nil {
+		cerr = e.finish()
+	}
+	// Close the chain in order even after an error, so the goroutine ends.
+	aerr := async.Close()
+	if cerr != nil {
+		return cerr
+	}
+	if aerr != nil {
+		return fmt.Errorf("compress/encrypt/store: %w", aerr)
+	}
+	if err := p.enc.Close(); err != nil {
+		return fmt.Errorf("zstd: %w", err)
+	}
+	if err := aw.Close(); err != nil {
+		return fmt.Errorf("age: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("interrupted: %w", err)
+	}
+	art.Plain = custody.Digested{Size: plain.n, SHA256: plain.sum()}
+	art.Cipher = custody.Digested{Size: cipher.n, SHA256: cipher.sum()}
+	info, err := ow.Commit(ctx, art.Cipher.SHA256)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	committed = true
+	if info.Size != cipher.n {
+		// The store took a different number of bytes than we wrote: the
+		// object is there but cannot be trusted; say so loudly.
+		return fmt.Errorf("store: %s holds %d bytes, %d were written", info.Key, info.Size, cipher.n)
+	}
+	info.Key = art.Key
+	if info.VersionID != "" || info.Retention != nil || len(info.Tags) > 0 || info.ETag != "" {
+		art.Stored = &info
+	}
+	return nil
+}
+
+func anyFileError(fs []custody.File) bool {
+	for _, f := range fs {
+		if f.Error != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func firstErr(errs []string) string {
+	if len(errs) == 0 {
+		return ""
+	}
+	return errs[len(errs)-1]
+}
+
+func (p *Pipeline) report(ev Event) {
+	if p.Report != nil {
+		ev.Time = time.Now()
+		p.Report.Event(ev)
+	}
+}
+
+type progress struct {
+	p    *Pipeline
+	name string
+	seq  int
+	n    int64
+	last time.Time
+}
+
+func (g *progress) add(n int64) {
+	g.n += n
+	if g.p.Report == nil {
+		return
+	}
+	if now := time.Now(); now.Sub(g.last) > 200*time.Millisecond {
+		g.last = now
+		g.p.report(Event{Type: EventProgress, Artifact: g.name, Seq: g.seq, Bytes: g.n})
+	}
+}
+
+// hashWriter hashes and counts what passes through it.
+type hashWriter struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (h *hashWriter) Write(p []byte) (int, error) {
+	n, err := h.w.Write(p)
+	h.h.Write(p[:n])
+	h.n += int64(n)
+	return n, err
+}
+
+func (h *hashWriter) sum() storage.Digest {
+	var d storage.Digest
+	h.h.Sum(d[:0])
+	return d
+}
+
+// ErrInterrupted marks a collection stopped by a signal or deadline.
+var ErrInterrupted = errors.New("collection interrupted")

@@ -1,0 +1,105 @@
+// Package collect turns sources of evidence into stored, encrypted, hashed
+// artifacts and the manifest records that describe them.
+//
+// Every byte a source produces goes through one chain of writers, read once:
+// SHA-256 of the plaintext, zstd, age, SHA-256 of the ciphertext, the store.
+// Nothing here writes plaintext to a disk, and nothing here runs a program
+// of the host.
+package collect
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/custos-ir/custos/custody"
+)
+
+// A Source produces the plaintext of one artifact.
+type Source interface {
+	// Describe says what the artifact is, before anything is read.
+	Describe() Description
+	// Collect writes the artifact through e. An error fails the whole
+	// artifact (nothing is stored); problems with single items go to
+	// e.Fail or the file records instead, and the artifact is stored.
+	Collect(ctx context.Context, e *Emitter) error
+}
+
+// Description is the fixed part of an artifact's record.
+type Description struct {
+	Name    string   // unique in a collection; [a-z0-9._-]
+	Kind    string   // live, files, bodyfile, mysql, ...
+	Format  string   // jsonl, tar, bodyfile, sql, tsv, txt: the extension before .zst.age
+	Sources []string // paths, roots or API names read
+	Method  string   // how it is read, for the record
+}
+
+// Emitter is what a source writes to. Raw bytes go through Write; files go
+// through AddFile, which turns the artifact into a tar archive.
+type Emitter struct {
+	w       io.Writer
+	art     *custody.Artifact
+	tar     *tarWriter
+	files   *FileReader
+	onBytes func(int64)
+}
+
+// Write writes plaintext bytes of a stream artifact.
+func (e *Emitter) Write(p []byte) (int, error) {
+	if e.tar != nil {
+		return 0, fmt.Errorf("artifact %s: raw write into a tar artifact", e.art.Name)
+	}
+	n, err := e.w.Write(p)
+	if e.onBytes != nil {
+		e.onBytes(int64(n))
+	}
+	return n, err
+}
+
+// Fail records a problem with one item of the artifact; the artifact is
+// stored as partial.
+func (e *Emitter) Fail(format string, args ...any) {
+	e.art.Errors = append(e.art.Errors, fmt.Sprintf(format, args...))
+}
+
+// Warn records something a reader of the manifest should know that does
+// not make the artifact partial.
+func (e *Emitter) Warn(format string, args ...any) {
+	e.art.Warnings = append(e.art.Warnings, fmt.Sprintf(format, args...))
+}
+
+// AddFile records path's metadata, then, for a regular file, appends its
+// content to the artifact's tar. Problems are recorded in the file's entry;
+// the error return is only for failures of the artifact itself (the
+// store), after which the source must stop.
+func (e *Emitter) AddFile(ctx context.Context, path string, opt FileOptions) error {
+	if e.tar == nil {
+		e.tar = newTarWriter(countingWriter{e.w, e.onBytes})
+	}
+	rec, err := e.files.Add(ctx, e.tar, path, opt)
+	e.art.Files = append(e.art.Files, rec)
+	return err
+}
+
+// AddRecord appends a file record without content (a listing entry).
+func (e *Emitter) AddRecord(f custody.File) { e.art.Files = append(e.art.Files, f) }
+
+func (e *Emitter) finish() error {
+	if e.tar != nil {
+		return e.tar.Close()
+	}
+	return nil
+}
+
+type countingWriter struct {
+	w  io.Writer
+	on func(int64)
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if c.on != nil {
+		c.on(int64(n))
+	}
+	return n, err
+}

@@ -1,0 +1,259 @@
+// Package custody holds the custody record of a collection: the manifest,
+// its parsing and the verification of a stored collection against it.
+//
+// It is pure: bytes and a storage.Store in, verdicts out. It never decides
+// where a collection lives (that is the caller's) and never writes to the
+// host being collected.
+package custody
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/custos-ir/custos/internal/agekeys"
+	"github.com/custos-ir/custos/storage"
+)
+
+// Format is the manifest format this package writes and reads.
+const Format = "custos-manifest/1"
+
+// Fixed names inside a collection directory.
+const (
+	ManifestName       = "manifest.json"
+	ManifestDigestName = "manifest.json.sha256"
+	SumsName           = "SHA256SUMS"
+	ArtifactDir        = "artifacts/"
+)
+
+// Manifest is the custody record of one collection. Its JSON bytes, as
+// written, are what is later signed. Field meanings: docs/manifest.md.
+type Manifest struct {
+	Format       string              `json:"format"`
+	CollectionID string              `json:"collection_id"`
+	Case         Case                `json:"case"`
+	Started      Time                `json:"started"`
+	Finished     Time                `json:"finished"`
+	Host         Host                `json:"host"`
+	Operator     Operator            `json:"operator"`
+	Tool         Tool                `json:"tool"`
+	Profile      Profile             `json:"profile"`
+	Storage      Storage             `json:"storage"`
+	Recipients   []agekeys.Recipient `json:"recipients"`
+	Status       string              `json:"status"` // complete | partial | failed | incomplete
+	Artifacts    []Artifact          `json:"artifacts"`
+	Errors       []string            `json:"errors,omitempty"`
+	Warnings     []string            `json:"warnings,omitempty"`
+	// Sums is the SHA-256 of the SHA256SUMS file written before the manifest.
+	Sums storage.Digest `json:"sha256sums_sha256"`
+}
+
+// Case is who asked for the collection and why.
+type Case struct {
+	ID         string `json:"id"`
+	EvidenceID string `json:"evidence_id,omitempty"`
+	Severity   string `json:"severity,omitempty"`
+	Examiner   string `json:"examiner,omitempty"`
+	Reporter   string `json:"reporter,omitempty"`
+	Note       string `json:"note,omitempty"`
+}
+
+// Time is an instant recorded in UTC together with the host's UTC offset
+// at that instant, so a timeline can be read in either.
+type Time struct {
+	UTC          time.Time `json:"utc"`
+	HostOffset   string    `json:"host_offset"` // "+02:00"
+	HostTimeZone string    `json:"host_time_zone,omitempty"`
+}
+
+// NewTime records t.
+func NewTime(t time.Time) Time {
+	name, _ := t.Zone()
+	return Time{UTC: t.UTC(), HostOffset: t.Format("-07:00"), HostTimeZone: name}
+}
+
+// Host is what the host said about itself. A breached host may lie; these
+// are its claims, recorded as read.
+type Host struct {
+	Hostname      string    `json:"hostname"`
+	MachineID     string    `json:"machine_id,omitempty"`
+	OS            string    `json:"os"`
+	Platform      string    `json:"platform,omitempty"`
+	KernelVersion string    `json:"kernel_version,omitempty"`
+	Arch          string    `json:"arch"`
+	BootTime      time.Time `json:"boot_time,omitzero"`
+	IPs           []string  `json:"ips,omitempty"`
+}
+
+// Operator is who ran the collection on the host.
+type Operator struct {
+	UID           string   `json:"uid"`
+	User          string   `json:"user"`
+	SSHConnection string   `json:"ssh_connection,omitempty"`
+	CommandLine   []string `json:"command_line"`
+}
+
+// Tool is the collector itself.
+type Tool struct {
+	Name      string         `json:"name"`
+	Version   string         `json:"version"`
+	GoVersion string         `json:"go_version"`
+	Binary    string         `json:"binary,omitempty"`
+	SHA256    storage.Digest `json:"sha256"`
+}
+
+// Profile names the plan that was followed.
+type Profile struct {
+	Name      string            `json:"name"`
+	SHA256    storage.Digest    `json:"sha256"`
+	Variables map[string]string `json:"variables,omitempty"`
+	Paths     []string          `json:"extra_paths,omitempty"`
+}
+
+// Storage says where the collection went.
+type Storage struct {
+	Location string `json:"location"`
+	Prefix   string `json:"prefix"` // collection's key prefix within the location, ends in "/"
+	NoLock   bool   `json:"no_lock,omitempty"`
+}
+
+// Artifact statuses.
+const (
+	StatusOK      = "ok"      // stored, everything in it read
+	StatusPartial = "partial" // stored, some items in it could not be read (see Files/Errors)
+	StatusFailed  = "failed"  // not stored
+	StatusSkipped = "skipped" // not attempted, reason in Errors
+)
+
+// Artifact is one stored object and what went into it.
+type Artifact struct {
+	Name     string              `json:"name"`
+	Kind     string              `json:"kind"`
+	Format   string              `json:"format"` // jsonl, tar, bodyfile, sql, tsv, txt
+	Sources  []string            `json:"sources,omitempty"`
+	Method   string              `json:"method,omitempty"`
+	Key      string              `json:"key,omitempty"` // relative to the collection prefix
+	Status   string              `json:"status"`
+	Started  time.Time           `json:"started"`
+	Finished time.Time           `json:"finished"`
+	Plain    Digested            `json:"plaintext"`
+	Cipher   Digested            `json:"ciphertext"`
+	Stored   *storage.ObjectInfo `json:"stored,omitempty"`
+	Files    []File              `json:"files,omitempty"`
+	Errors   []string            `json:"errors,omitempty"`
+	Warnings []string            `json:"warnings,omitempty"`
+}
+
+// Digested is a byte count and its SHA-256.
+type Digested struct {
+	Size   int64          `json:"size"`
+	SHA256 storage.Digest `json:"sha256"`
+}
+
+// File is one file in a multi-file artifact, with its metadata as taken
+// before it was read.
+type File struct {
+	Path   string     `json:"path"`
+	Type   string     `json:"type"` // file, dir, symlink, fifo, socket, device, other
+	Size   int64      `json:"size"`
+	Mode   string     `json:"mode"`
+	UID    uint32     `json:"uid"`
+	GID    uint32     `json:"gid"`
+	Inode  uint64     `json:"inode,omitempty"`
+	Device uint64     `json:"device,omitempty"`
+	Nlink  uint64     `json:"nlink,omitempty"`
+	Atime  *time.Time `json:"atime,omitempty"`
+	Mtime  *time.Time `json:"mtime,omitempty"`
+	Ctime  *time.Time `json:"ctime,omitempty"`
+	Btime  *time.Time `json:"btime,omitempty"`
+	Link   string     `json:"link,omitempty"`
+	// Stored is true when the content is in the artifact's tar.
+	Stored bool   `json:"stored"`
+	SHA256 string `json:"sha256,omitempty"`
+	Read   int64  `json:"read,omitempty"`
+	Method string `json:"method,omitempty"`
+	Error  string `json:"error,omitempty"`
+	Note   string `json:"note,omitempty"`
+}
+
+// Marshal returns the manifest's canonical bytes: indented JSON with a
+// trailing newline. These bytes are stored and signed as they are.
+func (m *Manifest) Marshal() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(m); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// ErrFormat wraps every reason a manifest cannot be read.
+var ErrFormat = errors.New("not a custos manifest")
+
+// maxManifest bounds what Parse accepts; a real manifest of 100,000 files
+// is ~50 MiB.
+const maxManifest = 256 << 20
+
+// Parse reads a manifest strictly: unknown fields, a wrong format version,
+// trailing data or missing identity fields are errors.
+func Parse(b []byte) (*Manifest, error) {
+	if len(b) > maxManifest {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrFormat, maxManifest)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: trailing data after the JSON document", ErrFormat)
+	}
+	if m.Format != Format {
+		return nil, fmt.Errorf("%w: format %q, this custos reads %q", ErrFormat, m.Format, Format)
+	}
+	if m.CollectionID == "" || m.Case.ID == "" {
+		return nil, fmt.Errorf("%w: collection_id and case.id are required", ErrFormat)
+	}
+	seen := map[string]bool{}
+	for i, a := range m.Artifacts {
+		if a.Name == "" {
+			return nil, fmt.Errorf("%w: artifact %d has no name", ErrFormat, i)
+		}
+		if seen[a.Name] {
+			return nil, fmt.Errorf("%w: artifact %q listed twice", ErrFormat, a.Name)
+		}
+		seen[a.Name] = true
+		switch a.Status {
+		case StatusOK, StatusPartial:
+			if a.Key == "" || !validKey(a.Key) {
+				return nil, fmt.Errorf("%w: artifact %q has an invalid key %q", ErrFormat, a.Name, a.Key)
+			}
+		case StatusFailed, StatusSkipped:
+		default:
+			return nil, fmt.Errorf("%w: artifact %q has unknown status %q", ErrFormat, a.Name, a.Status)
+		}
+	}
+	return &m, nil
+}
+
+// Stored reports whether the artifact has an object.
+func (a *Artifact) IsStored() bool { return a.Status == StatusOK || a.Status == StatusPartial }
+
+// validKey accepts keys inside the collection: artifacts/<name>, no
+// traversal, no absolute paths.
+func validKey(k string) bool {
+	if len(k) <= len(ArtifactDir) || k[:len(ArtifactDir)] != ArtifactDir {
+		return false
+	}
+	for _, c := range k[len(ArtifactDir):] {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,97 @@
+package custody
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/custos-ir/custos/storage"
+)
+
+func sample() *Manifest {
+	t0 := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	return &Manifest{
+		Format: Format, CollectionID: "20261124T120000Z-abcdef",
+		Case:    Case{ID: "INC-1", Severity: "high", Examiner: "J. Doe"},
+		Started: NewTime(t0), Finished: NewTime(t0.Add(time.Minute)),
+		Host:    Host{Hostname: "web01", OS: "linux", Arch: "amd64"},
+		Status:  "complete",
+		Artifacts: []Artifact{{
+			Name: "processes", Kind: "live", Format: "jsonl", Key: "artifacts/01-processes.jsonl.zst.age",
+			Status: StatusOK, Plain: Digested{Size: 10, SHA256: storage.Digest{1}}, Cipher: Digested{Size: 20, SHA256: storage.Digest{2}},
+		}},
+	}
+}
+
+func TestManifestRoundTrip(t *testing.T) {
+	b, err := sample().Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := m.Marshal()
+	if string(b) != string(b2) {
+		t.Fatalf("round trip changed the bytes:\n%s\n%s", b, b2)
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	good, _ := sample().Marshal()
+	for name, c := range map[string]struct{ from, to, want string }{
+		"unknown field":  {`"status"`, `"extra": 1, "status"`, "unknown field"},
+		"format":         {Format, "custos-manifest/9", "this custos reads"},
+		"bad key":        {"artifacts/01-processes", "../../etc/passwd", "invalid key"},
+		"unknown status": {`"status": "ok"`, `"status": "maybe"`, "unknown status"},
+		"bad digest":     {"0100000000", "zz00000000", "hex"},
+	} {
+		b := strings.Replace(string(good), c.from, c.to, 1)
+		if _, err := Parse([]byte(b)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err %v, want %q", name, err, c.want)
+		}
+	}
+	if _, err := Parse(append(good, []byte("{}")...)); err == nil {
+		t.Error("trailing data accepted")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	good, _ := sample().Marshal()
+	f.Add(good)
+	f.Add([]byte(`{"format":"custos-manifest/1"}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Parse(b)
+		if err != nil {
+			return
+		}
+		// Whatever parses must marshal and parse again to the same thing.
+		out, err := m.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m2, err := Parse(out)
+		if err != nil {
+			t.Fatalf("re-parse: %v", err)
+		}
+		out2, _ := m2.Marshal()
+		if string(out) != string(out2) {
+			t.Fatal("not stable")
+		}
+	})
+}
+
+func TestParseSums(t *testing.T) {
+	d := strings.Repeat("ab", 32)
+	s, err := ParseSums([]byte(d + "  artifacts/x\n" + d + " *artifacts/y\n"))
+	if err != nil || len(s) != 2 {
+		t.Fatal(s, err)
+	}
+	for _, bad := range []string{"xyz  a\n", d + "  a\n" + d + "  a\n", d + "a\n"} {
+		if _, err := ParseSums([]byte(bad)); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}

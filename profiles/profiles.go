@@ -1,0 +1,289 @@
+// Package profiles defines the profile format (what a collection takes on a
+// platform), loads profiles from YAML and holds the embedded ones.
+//
+// It only describes; it never reads the host. Format: docs/profiles.md.
+package profiles
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Profile is a named plan for one platform.
+type Profile struct {
+	Name        string              `yaml:"name"`
+	Description string              `yaml:"description"`
+	Platform    string              `yaml:"platform"` // linux, windows, any
+	Include     []string            `yaml:"include,omitempty"`
+	Variables   map[string]Variable `yaml:"variables,omitempty"`
+	Artifacts   []Artifact          `yaml:"artifacts"`
+
+	// SHA256 is the digest of the profile's own bytes followed by those of
+	// every included profile, in include order.
+	SHA256 [32]byte `yaml:"-"`
+	// Source is where it came from: "embedded:NAME" or a file path.
+	Source string `yaml:"-"`
+}
+
+// Variable is a value the responder may override with --set.
+type Variable struct {
+	Default     string `yaml:"default"`
+	Description string `yaml:"description"`
+}
+
+// Artifact is one unit of evidence; exactly one source kind is set.
+type Artifact struct {
+	Name        string    `yaml:"name"`
+	Description string    `yaml:"description,omitempty"`
+	Live        string    `yaml:"live,omitempty"`
+	Files       *Files    `yaml:"files,omitempty"`
+	Bodyfile    *Bodyfile `yaml:"bodyfile,omitempty"`
+	// Platform restricts one artifact to a platform.
+	Platform string `yaml:"platform,omitempty"`
+}
+
+// Files takes files matching absolute glob patterns.
+type Files struct {
+	Paths    []string `yaml:"paths"`
+	Exclude  []string `yaml:"exclude,omitempty"`
+	MaxSize  Size     `yaml:"max_size,omitempty"`
+	HashOnly bool     `yaml:"hash_only,omitempty"`
+}
+
+// Bodyfile is a timeline of directory trees.
+type Bodyfile struct {
+	Roots   []string `yaml:"roots"`
+	Exclude []string `yaml:"exclude,omitempty"`
+}
+
+// Kind names the artifact's source kind.
+func (a *Artifact) Kind() string {
+	switch {
+	case a.Live != "":
+		return "live"
+	case a.Files != nil:
+		return "files"
+	case a.Bodyfile != nil:
+		return "bodyfile"
+	}
+	return ""
+}
+
+//go:embed embedded/*.yaml
+var embedded embed.FS
+
+// Names lists the embedded profiles.
+func Names() []string {
+	ents, _ := embedded.ReadDir("embedded")
+	var out []string
+	for _, e := range ents {
+		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ErrUnknown is returned for a profile name that is neither embedded nor
+// a readable file.
+var ErrUnknown = errors.New("unknown profile")
+
+// Load finds a profile by embedded name or file path, resolves its
+// includes and validates the result.
+func Load(nameOrPath string) (*Profile, error) {
+	return load(nameOrPath, nil)
+}
+
+func load(ref string, stack []string) (*Profile, error) {
+	for _, s := range stack {
+		if s == ref {
+			return nil, fmt.Errorf("profile %s includes itself (%s)", ref, strings.Join(append(stack, ref), " -> "))
+		}
+	}
+	data, src, err := read(ref)
+	if err != nil {
+		return nil, err
+	}
+	p, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: %w", src, err)
+	}
+	p.Source = src
+	h := sha256.New()
+	h.Write(data)
+	var merged []Artifact
+	vars := map[string]Variable{}
+	for _, inc := range p.Include {
+		ip, err := load(inc, append(stack, ref))
+		if err != nil {
+			return nil, err
+		}
+		h.Write(ip.SHA256[:])
+		merged = append(merged, ip.Artifacts...)
+		for k, v := range ip.Variables {
+			vars[k] = v
+		}
+	}
+	for k, v := range p.Variables {
+		vars[k] = v
+	}
+	p.Artifacts = append(merged, p.Artifacts...)
+	p.Variables = vars
+	h.Sum(p.SHA256[:0])
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("profile %s: %w", src, err)
+	}
+	return p, nil
+}
+
+func read(ref string) ([]byte, string, error) {
+	if !strings.ContainsAny(ref, `/\`) && !strings.HasSuffix(ref, ".yaml") && !strings.HasSuffix(ref, ".yml") {
+		b, err := embedded.ReadFile("embedded/" + ref + ".yaml")
+		if err != nil {
+			return nil, "", fmt.Errorf("%w %q: embedded profiles are %s, or give a profile file path", ErrUnknown, ref, strings.Join(Names(), ", "))
+		}
+		return b, "embedded:" + ref, nil
+	}
+	b, err := os.ReadFile(ref)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w %q: %v", ErrUnknown, ref, err)
+	}
+	return b, ref, nil
+}
+
+// Parse decodes one profile document strictly: unknown keys are errors.
+// Includes are not resolved.
+func Parse(data []byte) (*Profile, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var p Profile
+	if err := dec.Decode(&p); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("empty profile")
+		}
+		return nil, cleanYAMLError(err)
+	}
+	if err := dec.Decode(new(any)); !errors.Is(err, io.EOF) {
+		return nil, errors.New("more than one YAML document")
+	}
+	if p.Name == "" {
+		return nil, errors.New("name is required")
+	}
+	return &p, nil
+}
+
+func cleanYAMLError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.ReplaceAll(msg, "\n", "; ")
+	msg = strings.ReplaceAll(msg, " in type profiles.", " in ")
+	return errors.New(msg)
+}
+
+var (
+	nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+	varRE  = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+)
+
+func (p *Profile) validate() error {
+	switch p.Platform {
+	case "linux", "windows", "darwin", "any":
+	default:
+		return fmt.Errorf("platform %q: want linux, windows, darwin or any", p.Platform)
+	}
+	seen := map[string]bool{}
+	for i, a := range p.Artifacts {
+		where := fmt.Sprintf("artifact %d (%s)", i+1, a.Name)
+		if !nameRE.MatchString(a.Name) {
+			return fmt.Errorf("%s: name must be lowercase letters, digits, '.', '_' or '-'", where)
+		}
+		if seen[a.Name] {
+			return fmt.Errorf("%s: duplicate artifact name", where)
+		}
+		seen[a.Name] = true
+		kinds := 0
+		for _, set := range []bool{a.Live != "", a.Files != nil, a.Bodyfile != nil} {
+			if set {
+				kinds++
+			}
+		}
+		if kinds != 1 {
+			return fmt.Errorf("%s: give exactly one of live, files, bodyfile", where)
+		}
+		var pats []string
+		switch {
+		case a.Files != nil:
+			if len(a.Files.Paths) == 0 {
+				return fmt.Errorf("%s: files needs paths", where)
+			}
+			pats = append(append(pats, a.Files.Paths...), a.Files.Exclude...)
+		case a.Bodyfile != nil:
+			if len(a.Bodyfile.Roots) == 0 {
+				return fmt.Errorf("%s: bodyfile needs roots", where)
+			}
+			pats = append(append(pats, a.Bodyfile.Roots...), a.Bodyfile.Exclude...)
+		}
+		for _, pat := range pats {
+			for _, m := range varRE.FindAllStringSubmatch(pat, -1) {
+				if _, ok := p.Variables[m[1]]; !ok {
+					return fmt.Errorf("%s: pattern %q uses undefined variable ${%s}", where, pat, m[1])
+				}
+			}
+			if err := checkPattern(pat); err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkPattern rejects patterns that are not absolute or climb out of
+// their root. Variables are checked after substitution too.
+func checkPattern(p string) error {
+	p = strings.ReplaceAll(p, "\\", "/")
+	if !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "${") && !(len(p) > 2 && p[1] == ':') {
+		return fmt.Errorf("pattern %q is not an absolute path", p)
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." {
+			return fmt.Errorf("pattern %q escapes its root with \"..\"", p)
+		}
+		if _, err := path.Match(seg, ""); err != nil {
+			return fmt.Errorf("pattern %q: bad wildcard", p)
+		}
+	}
+	return nil
+}
+
+// Expand substitutes ${var} in s with vars (responder's --set values over
+// the profile's defaults).
+func Expand(s string, vars map[string]string) string {
+	return varRE.ReplaceAllStringFunc(s, func(m string) string {
+		return vars[m[2:len(m)-1]]
+	})
+}
+
+// Values merges the profile's defaults with overrides; an override of an
+// undefined variable is an error.
+func (p *Profile) Values(set map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	for k, v := range p.Variables {
+		out[k] = v.Default
+	}
+	for k, v := range set {
+		if _, ok := p.Variables[k]; !ok {
+			return nil, fmt.Errorf("--set %s: profile %s has no variable %q", k, p.Name, k)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
