@@ -182,11 +182,25 @@ func Parse(data []byte) (*Profile, error) {
 	return &p, nil
 }
 
+var (
+	yamlFieldRE = regexp.MustCompile(`field (\S+) not found in type profiles\.(\w+)`)
+	yamlTypeRE  = regexp.MustCompile(` into profiles\.\w+| into \S+`)
+)
+
+// cleanYAMLError turns the decoder's multi-line message into one line a
+// profile author can act on.
 func cleanYAMLError(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.ReplaceAll(msg, "\n", "; ")
-	msg = strings.ReplaceAll(msg, " in type profiles.", " in ")
-	return errors.New(msg)
+	msg = strings.TrimPrefix(msg, "unmarshal errors:")
+	msg = yamlFieldRE.ReplaceAllString(msg, "unknown key \"$1\"")
+	msg = yamlTypeRE.ReplaceAllString(msg, "")
+	var parts []string
+	for _, l := range strings.Split(msg, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return errors.New(strings.Join(parts, "; "))
 }
 
 var (

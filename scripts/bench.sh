@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# make bench: the whole custos chain against the shell pipeline a responder
+# would otherwise type, on the same generated corpus, interleaved in one run
+# (this machine is noisy: compare rounds, not single numbers).
+#
+#   BENCH_SIZE=1GiB BENCH_ROUNDS=3 bash scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size=${BENCH_SIZE:-1GiB}
+rounds=${BENCH_ROUNDS:-3}
+work=${BENCH_DIR:-${TMPDIR:-/tmp}/custos-bench}
+corpus="$work/corpus-$size"
+mkdir -p "$work"
+for t in age zstd sha256sum tar /usr/bin/time; do
+  command -v "$t" >/dev/null || { echo "bench: $t is missing (apt-get install age zstd time)" >&2; exit 1; }
+done
+
+if [ ! -f "$corpus/.done" ]; then
+  echo "bench: generating a $size log-like corpus in $corpus"
+  rm -rf "$corpus"
+  go run ./internal/cmd/mkcorpus -size "$size" -dir "$corpus"
+  touch "$corpus/.done"
+fi
+bytes=$(du -sb --exclude=.done "$corpus" | cut -f1)
+key="$work/bench.key"
+[ -f "$key" ] || ./custos keygen -o "$key" >/dev/null 2>&1
+pub=$(grep -o 'age1[a-z0-9]*' "$key" | head -n 1)
+# Warm the page cache so both read from memory alike.
+cat $(find "$corpus" -type f) > /dev/null
+
+run() { # name command...: prints "name seconds user sys maxrss_kib"
+  local name=$1; shift
+  local tf="$work/time.out"
+  /usr/bin/time -o "$tf" -f '%e %U %S %M' "$@" >/dev/null 2>&1 || [ $? -eq 3 ]
+  echo "$name $(tail -n 1 "$tf")"
+}
+
+results="$work/results.txt"; : > "$results"
+for i in $(seq "$rounds"); do
+  rm -rf "$work/out-custos" "$work/out-shell"; mkdir -p "$work/out-shell"
+  run custos ./custos collect --case BENCH --recipient "$pub" --profile none --path "$corpus" --to "$work/out-custos" -q >> "$results"
+  run shell bash -c "tar -cf - -C '$corpus' . | zstd -T0 -3 -q | age -r '$pub' > '$work/out-shell/c.tar.zst.age' && find '$corpus' -type f -exec sha256sum {} + > '$work/out-shell/sums'" >> "$results"
+done
+# Stages alone, once each, so the ceiling is visible.
+run stage-read   bash -c "tar -cf - -C '$corpus' . | cat > /dev/null" >> "$results"
+run stage-sha256 bash -c "find '$corpus' -type f -exec sha256sum {} + > /dev/null" >> "$results"
+run stage-zstd1  bash -c "tar -cf - -C '$corpus' . | zstd -1 -T1 -q > /dev/null" >> "$results"
+run stage-age    bash -c "tar -cf - -C '$corpus' . | age -r '$pub' > /dev/null" >> "$results"
+
+custos_size=$(du -sb "$work/out-custos" | cut -f1)
+shell_size=$(du -sb "$work/out-shell/c.tar.zst.age" | cut -f1)
+awk -v bytes="$bytes" -v cs="$custos_size" -v ss="$shell_size" '
+{ name=$1; s=$2; cpu=$3+$4; rss=$5/1024
+  mib=bytes/1048576; gib=bytes/1073741824
+  printf "%-13s %7.2f s %8.1f MiB/s %6.2f CPU-s/GiB %7.1f MiB peak RSS\n", name, s, mib/s, cpu/gib, rss
+  if (name=="custos"||name=="shell") { n[name]++; t[name]+=s } }
+END {
+  printf "\ncorpus %.0f MiB; stored: custos %.0f MiB, shell %.0f MiB\n", bytes/1048576, cs/1048576, ss/1048576
+  if (n["custos"] && n["shell"]) printf "mean: custos %.1f MiB/s, shell %.1f MiB/s, ratio %.2fx\n", bytes/1048576/(t["custos"]/n["custos"]), bytes/1048576/(t["shell"]/n["shell"]), (t["shell"]/n["shell"])/(t["custos"]/n["custos"])
+}' "$results"
