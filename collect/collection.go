@@ -130,7 +130,20 @@ func Finish(ctx context.Context, st storage.Store, m *custody.Manifest, opts fun
 	if err := PutSmall(ctx, st, m.Storage.Prefix+custody.ManifestName, mb, opts("manifest")); err != nil {
 		return err
 	}
-	dg := custody.DigestLine(mb, custody.ManifestName)
+	// The first custody event. The host holds no key: the chain, the
+	// digest file below and the collector's later signature vouch for it.
+	rec := custody.NextRecord(nil, nil, custody.EventCollected, m, sha256.Sum256(mb),
+		custody.Actor{User: m.Operator.User, Host: m.Host.Hostname},
+		map[string]string{"status": m.Status, "location": m.Storage.Location, "ssh_connection": m.Operator.SSHConnection})
+	rb, err := rec.Marshal()
+	if err != nil {
+		return err
+	}
+	logKey := custody.LogKey(rec.Seq, rec.Event)
+	if err := PutSmall(ctx, st, m.Storage.Prefix+logKey, rb, opts("log")); err != nil {
+		return err
+	}
+	dg := append(custody.DigestLine(mb, custody.ManifestName), custody.DigestLine(rb, logKey)...)
 	return PutSmall(ctx, st, m.Storage.Prefix+custody.ManifestDigestName, dg, opts("manifest-digest"))
 }
 

@@ -14,8 +14,8 @@ func sample() *Manifest {
 		Format: Format, CollectionID: "20261124T120000Z-abcdef",
 		Case:    Case{ID: "INC-1", Severity: "high", Examiner: "J. Doe"},
 		Started: NewTime(t0), Finished: NewTime(t0.Add(time.Minute)),
-		Host:    Host{Hostname: "web01", OS: "linux", Arch: "amd64"},
-		Status:  "complete",
+		Host:   Host{Hostname: "web01", OS: "linux", Arch: "amd64"},
+		Status: "complete",
 		Artifacts: []Artifact{{
 			Name: "processes", Kind: "live", Format: "jsonl", Key: "artifacts/01-processes.jsonl.zst.age",
 			Status: StatusOK, Plain: Digested{Size: 10, SHA256: storage.Digest{1}}, Cipher: Digested{Size: 20, SHA256: storage.Digest{2}},

@@ -37,6 +37,10 @@ type Report struct {
 	Decrypted      int            `json:"artifacts_decrypted"`
 	Files          int            `json:"files_checked"`
 	Problems       []Problem      `json:"problems"`
+	// Log is the custody log as found, in order.
+	Log []LogEntry `json:"-"`
+
+	pinned map[string]storage.Digest // other objects the digest file vouches for
 }
 
 // OK reports whether everything held.
@@ -101,12 +105,18 @@ func ReadManifest(ctx context.Context, st storage.Store, prefix string, r *Repor
 		return nil, nil, fmt.Errorf("%s: %w", ManifestName, err)
 	}
 	r.ManifestSHA256 = sha256.Sum256(mb)
-	if db, err := readAll(ctx, st, prefix+ManifestDigestName, 4096); err != nil {
+	if db, err := readAll(ctx, st, prefix+ManifestDigestName, 64<<10); err != nil {
 		r.add(ManifestDigestName, "cannot read: %v", err)
-	} else if want, err := ParseDigestLine(db, ManifestName); err != nil {
+	} else if sums, err := ParseSums(db); err != nil {
 		r.add(ManifestDigestName, "damaged: %v", err)
-	} else if want != r.ManifestSHA256 {
-		r.add(ManifestName, "sha256 %s does not match %s (%s): the manifest or its digest file was changed", r.ManifestSHA256, want, ManifestDigestName)
+	} else if want, ok := sums[ManifestName]; !ok {
+		r.add(ManifestDigestName, "damaged: no line for %s", ManifestName)
+	} else {
+		if want != r.ManifestSHA256 {
+			r.add(ManifestName, "sha256 %s does not match %s (%s): the manifest or its digest file was changed", r.ManifestSHA256, want, ManifestDigestName)
+		}
+		delete(sums, ManifestName)
+		r.pinned = sums
 	}
 	m, err := Parse(mb)
 	if err != nil {
@@ -154,6 +164,8 @@ func Verify(ctx context.Context, st storage.Store, prefix string, o VerifyOption
 		}
 	}
 
+	checkLog(ctx, st, prefix, m, r)
+
 	listed := map[string]bool{ManifestName: true, ManifestDigestName: true, SumsName: true}
 	for i := range m.Artifacts {
 		a := &m.Artifacts[i]
@@ -165,7 +177,7 @@ func Verify(ctx context.Context, st storage.Store, prefix string, o VerifyOption
 	}
 	err = st.List(ctx, prefix, func(obj storage.ObjectInfo) error {
 		rel := strings.TrimPrefix(obj.Key, prefix)
-		if !listed[rel] && (o.Extra == nil || !o.Extra(rel)) {
+		if !listed[rel] && !IsLogObject(rel) && !isSignatureObject(rel) && (o.Extra == nil || !o.Extra(rel)) {
 			r.add("object "+rel, "is in the collection but not in the manifest")
 		}
 		return nil
@@ -215,6 +227,65 @@ func verifyArtifact(ctx context.Context, st storage.Store, prefix string, a *Art
 	if got != a.Cipher.SHA256 {
 		r.add(thing, "ciphertext sha256 %s, the manifest records %s: object %s was changed", got, a.Cipher.SHA256, a.Key)
 	}
+}
+
+// checkLog reads the custody log and checks its chain, and the records the
+// digest file vouches for.
+func checkLog(ctx context.Context, st storage.Store, prefix string, m *Manifest, r *Report) {
+	var keys []string
+	err := st.List(ctx, prefix+LogDir, func(o storage.ObjectInfo) error {
+		keys = append(keys, strings.TrimPrefix(o.Key, prefix))
+		return nil
+	})
+	if err != nil {
+		r.add("custody log", "cannot list: %v", err)
+		return
+	}
+	have := map[string]bool{}
+	for _, k := range keys {
+		have[k] = true
+	}
+	for _, k := range keys {
+		if strings.HasSuffix(k, ".sig") {
+			if !have[strings.TrimSuffix(k, ".sig")] {
+				r.add("custody log "+path.Base(k), "signature of a record that is not there")
+			}
+			continue
+		}
+		b, err := readAll(ctx, st, prefix+k, 1<<20)
+		if err != nil {
+			r.add("custody log "+path.Base(k), "cannot read: %v", err)
+			continue
+		}
+		e := LogEntry{Key: k, Bytes: b}
+		if have[k+".sig"] {
+			e.Sig, _ = readAll(ctx, st, prefix+k+".sig", 64<<10)
+		}
+		r.Log = append(r.Log, e)
+	}
+	for k, want := range r.pinned {
+		found := false
+		for _, e := range r.Log {
+			if e.Key == k {
+				found = true
+				if got := storage.Digest(sha256.Sum256(e.Bytes)); got != want {
+					r.add("custody log "+path.Base(k), "sha256 %s does not match %s: the record was changed", got, ManifestDigestName)
+				}
+			}
+		}
+		if !found {
+			r.add("custody log "+path.Base(k), "is missing (listed in %s)", ManifestDigestName)
+		}
+	}
+	if len(r.Log) == 0 {
+		r.add("custody log", "no records: the collection did not finish writing, or the log was removed")
+		return
+	}
+	r.Problems = append(r.Problems, CheckChain(r.Log, m.CollectionID, r.ManifestSHA256)...)
+}
+
+func isSignatureObject(rel string) bool {
+	return rel == SignatureName || rel == CountersignName || rel == CountersignSigName
 }
 
 func checkRetention(thing string, a *Artifact, info storage.ObjectInfo, r *Report) {
