@@ -95,3 +95,26 @@ func TestParseSums(t *testing.T) {
 		}
 	}
 }
+
+func TestReportRenders(t *testing.T) {
+	m := sample()
+	m.Case.Note = "a <script>alert(1)</script> | pipe"
+	f := &Form{Manifest: m, ManifestSHA256: "ab", Location: "/x", Generated: time.Now(),
+		Signers: []Signer{{Role: "collector", Fingerprint: "SHA256:abc", KeyType: "ssh-ed25519", Principals: []string{"a@example.org"}}},
+		Log:     []*Record{{Seq: 1, Event: EventCollected, Time: time.Now(), Actor: Actor{User: "root", Host: "web01"}}}}
+	var md, html strings.Builder
+	if err := f.Markdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.HTML(&html); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Chain of custody: case INC-1", "| Severity | high |", "a@example.org", "**collected** by root", `\| pipe`} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+	if strings.Contains(html.String(), "<script>alert") || !strings.Contains(html.String(), "&lt;script&gt;") {
+		t.Error("HTML does not escape the note")
+	}
+}

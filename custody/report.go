@@ -1,0 +1,232 @@
+package custody
+
+import (
+	"fmt"
+	htmltemplate "html/template"
+	"io"
+	"sort"
+	"strings"
+	texttemplate "text/template"
+	"time"
+)
+
+// Form is a chain-of-custody form for one collection: what a person
+// prints, signs on paper if asked, and files with the incident.
+type Form struct {
+	Manifest       *Manifest
+	ManifestSHA256 string
+	Location       string
+	Signers        []Signer
+	Log            []*Record
+	Problems       []Problem // from verification, if it ran
+	Verified       bool      // verification ran
+	Generated      time.Time
+}
+
+// TimelineEntry is one line of the form's timeline, in UTC.
+type TimelineEntry struct {
+	Time  time.Time
+	What  string
+	Who   string
+	Where string
+}
+
+// Timeline merges the collection's own times with the custody log.
+func (f *Form) Timeline() []TimelineEntry {
+	m := f.Manifest
+	out := []TimelineEntry{
+		{m.Started.UTC, "collection started (host clock " + m.Started.HostOffset + ")", m.Operator.User, m.Host.Hostname},
+		{m.Finished.UTC, "collection finished: " + m.Status, m.Operator.User, m.Host.Hostname},
+	}
+	for _, r := range f.Log {
+		who := r.Actor.User
+		if r.Actor.Principal != "" {
+			who = r.Actor.Principal
+		}
+		if r.Actor.Key != "" {
+			who += " (" + r.Actor.Key + ")"
+		}
+		what := r.Event
+		if v := r.Details["note"]; v != "" {
+			what += ": " + v
+		}
+		out = append(out, TimelineEntry{r.Time, what, who, r.Actor.Host})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out
+}
+
+// Errors lists every failure recorded in the manifest, artifact by artifact.
+func (f *Form) Errors() []string {
+	var out []string
+	out = append(out, f.Manifest.Errors...)
+	for _, a := range f.Manifest.Artifacts {
+		for _, e := range a.Errors {
+			out = append(out, a.Name+": "+e)
+		}
+		n := 0
+		for _, fl := range a.Files {
+			if fl.Error != "" {
+				if n < 20 {
+					out = append(out, a.Name+": "+fl.Path+": "+fl.Error)
+				}
+				n++
+			}
+		}
+		if n > 20 {
+			out = append(out, fmt.Sprintf("%s: and %d more files with errors (see the manifest)", a.Name, n-20))
+		}
+	}
+	return out
+}
+
+// Retention describes an artifact's lock, or "-".
+func Retention(a Artifact) string {
+	if a.Stored == nil || a.Stored.Retention == nil {
+		return "-"
+	}
+	return a.Stored.Retention.Mode + " until " + a.Stored.Retention.Until.UTC().Format("2006-01-02")
+}
+
+var funcs = map[string]any{
+	"utc":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
+	"retention": Retention,
+	"join":      strings.Join,
+	"bytes":     func(n int64) string { return fmt.Sprintf("%d", n) },
+	"md":        func(s string) string { return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s) },
+	"dash":      orDash,
+}
+
+const mdForm = `# Chain of custody: case {{.Manifest.Case.ID}}
+
+| | |
+|---|---|
+| Incident / case ID | {{md .Manifest.Case.ID}} |
+| Evidence ID | {{md (dash .Manifest.Case.EvidenceID)}} |
+| Severity | {{md (dash .Manifest.Case.Severity)}} |
+| Reporter | {{md (dash .Manifest.Case.Reporter)}} |
+| Examiner | {{md (dash .Manifest.Case.Examiner)}} |
+| Note | {{md (dash .Manifest.Case.Note)}} |
+| Host | {{md .Manifest.Host.Hostname}} ({{md .Manifest.Host.OS}} {{md .Manifest.Host.Platform}}, {{md .Manifest.Host.Arch}}); machine-id {{md (dash .Manifest.Host.MachineID)}}; IPs {{md (join .Manifest.Host.IPs ", ")}} |
+| Collected by | {{md .Manifest.Operator.User}} (uid {{.Manifest.Operator.UID}}){{if .Manifest.Operator.SSHConnection}} over SSH from {{md .Manifest.Operator.SSHConnection}}{{end}} |
+| Tool | {{.Manifest.Tool.Name}} {{.Manifest.Tool.Version}}, binary sha256 {{.Manifest.Tool.SHA256}} |
+| Profile | {{.Manifest.Profile.Name}}, sha256 {{.Manifest.Profile.SHA256}} |
+| Collection | {{.Manifest.CollectionID}}, status **{{.Manifest.Status}}** |
+| Stored at | {{md .Location}} |
+| Manifest sha256 | {{.ManifestSHA256}} |
+{{- if .Verified}}
+| Verification | {{if .Problems}}**FAILED: {{len .Problems}} problems**{{else}}passed{{end}} ({{utc .Generated}}) |
+{{- end}}
+
+## Timeline (UTC)
+
+| Time | Event | Who | Where |
+|---|---|---|---|
+{{- range .Timeline}}
+| {{utc .Time}} | {{md .What}} | {{md .Who}} | {{md .Where}} |
+{{- end}}
+
+## Artifacts
+
+| # | Name | Status | Plaintext bytes | Plaintext SHA-256 | Stored bytes | Stored SHA-256 | Storage key | Retention |
+|---|---|---|---|---|---|---|---|---|
+{{- range $i, $a := .Manifest.Artifacts}}
+| {{$i}} | {{$a.Name}} | {{$a.Status}} | {{bytes $a.Plain.Size}} | {{if $a.Key}}{{$a.Plain.SHA256}}{{end}} | {{bytes $a.Cipher.Size}} | {{if $a.Key}}{{$a.Cipher.SHA256}}{{end}} | {{md (dash $a.Key)}} | {{retention $a}} |
+{{- end}}
+
+## Errors
+{{range .Errors}}
+- {{md .}}
+{{- else}}
+None recorded.
+{{- end}}
+{{- if .Problems}}
+
+## Verification problems
+{{range .Problems}}
+- {{md .String}}
+{{- end}}
+{{- end}}
+
+## Signatures
+{{range .Signers}}
+- **{{.Role}}**: {{if .Principals}}{{join .Principals ", "}}{{else}}(not checked against allowed signers){{end}}, key {{.Fingerprint}} ({{.KeyType}}){{if not .Time.IsZero}}, {{utc .Time}}{{end}}{{if .Note}}: "{{md .Note}}"{{end}}
+{{- else}}
+Not signed.
+{{- end}}
+
+## Custody log
+{{range .Log}}
+{{.Seq}}. {{utc .Time}} **{{.Event}}** by {{md (dash .Actor.User)}}{{if .Actor.Principal}} ({{md .Actor.Principal}}){{end}}{{if .Actor.Host}} on {{md .Actor.Host}}{{end}}{{if .Actor.Key}}, signed with {{.Actor.Key}}{{end}}
+{{- end}}
+
+Generated {{utc .Generated}} by custos report.
+`
+
+const htmlForm = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Chain of custody: case {{.Manifest.Case.ID}}</title>
+<style>
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1100px;color:#111;padding:0 1em}
+h1{font-size:1.6em;border-bottom:3px solid #111;padding-bottom:.3em}
+h2{font-size:1.15em;margin-top:1.8em;border-bottom:1px solid #999}
+table{border-collapse:collapse;width:100%;margin:.5em 0}
+th,td{border:1px solid #bbb;padding:.3em .5em;text-align:left;vertical-align:top}
+th{background:#eee}
+td.h,code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.82em;word-break:break-all}
+.kv th{width:14em}
+.ok{color:#065f0a;font-weight:600}.bad{color:#a40000;font-weight:600}
+.sign{display:flex;gap:2em;margin-top:2em}.sign div{flex:1;border-top:1px solid #111;padding-top:.3em;font-size:.85em}
+@media print{body{margin:0;max-width:none}h2{break-after:avoid}tr{break-inside:avoid}}
+</style></head><body>
+<h1>Chain of custody — case {{.Manifest.Case.ID}}</h1>
+<table class="kv">
+<tr><th>Incident / case ID</th><td>{{.Manifest.Case.ID}}</td></tr>
+<tr><th>Evidence ID</th><td>{{dash .Manifest.Case.EvidenceID}}</td></tr>
+<tr><th>Severity</th><td>{{dash .Manifest.Case.Severity}}</td></tr>
+<tr><th>Reporter</th><td>{{dash .Manifest.Case.Reporter}}</td></tr>
+<tr><th>Examiner</th><td>{{dash .Manifest.Case.Examiner}}</td></tr>
+<tr><th>Note</th><td>{{dash .Manifest.Case.Note}}</td></tr>
+<tr><th>Host</th><td>{{.Manifest.Host.Hostname}} ({{.Manifest.Host.OS}} {{.Manifest.Host.Platform}}, {{.Manifest.Host.Arch}}), machine-id <code>{{dash .Manifest.Host.MachineID}}</code>, IPs {{join .Manifest.Host.IPs ", "}}</td></tr>
+<tr><th>Collected by</th><td>{{.Manifest.Operator.User}} (uid {{.Manifest.Operator.UID}}){{if .Manifest.Operator.SSHConnection}} over SSH from {{.Manifest.Operator.SSHConnection}}{{end}}</td></tr>
+<tr><th>Tool</th><td>{{.Manifest.Tool.Name}} {{.Manifest.Tool.Version}}, binary <code>{{.Manifest.Tool.SHA256}}</code></td></tr>
+<tr><th>Profile</th><td>{{.Manifest.Profile.Name}}, <code>{{.Manifest.Profile.SHA256}}</code></td></tr>
+<tr><th>Collection</th><td>{{.Manifest.CollectionID}}, status <span class="{{if eq .Manifest.Status "complete"}}ok{{else}}bad{{end}}">{{.Manifest.Status}}</span></td></tr>
+<tr><th>Stored at</th><td><code>{{.Location}}</code></td></tr>
+<tr><th>Manifest SHA-256</th><td><code>{{.ManifestSHA256}}</code></td></tr>
+{{if .Verified}}<tr><th>Verification</th><td>{{if .Problems}}<span class="bad">FAILED: {{len .Problems}} problems</span>{{else}}<span class="ok">passed</span>{{end}} ({{utc .Generated}})</td></tr>{{end}}
+</table>
+<h2>Timeline (UTC)</h2>
+<table><tr><th>Time</th><th>Event</th><th>Who</th><th>Where</th></tr>
+{{range .Timeline}}<tr><td>{{utc .Time}}</td><td>{{.What}}</td><td>{{.Who}}</td><td>{{.Where}}</td></tr>
+{{end}}</table>
+<h2>Artifacts</h2>
+<table><tr><th>#</th><th>Name</th><th>Status</th><th>Bytes (plain / stored)</th><th>SHA-256 plaintext / stored</th><th>Storage key</th><th>Retention</th></tr>
+{{range $i, $a := .Manifest.Artifacts}}<tr><td>{{$i}}</td><td>{{$a.Name}}</td><td class="{{if or (eq $a.Status "ok") (eq $a.Status "skipped")}}{{else}}bad{{end}}">{{$a.Status}}</td><td>{{bytes $a.Plain.Size}} / {{bytes $a.Cipher.Size}}</td><td class="h">{{if $a.Key}}{{$a.Plain.SHA256}}<br>{{$a.Cipher.SHA256}}{{end}}</td><td class="h">{{dash $a.Key}}</td><td>{{retention $a}}</td></tr>
+{{end}}</table>
+<h2>Errors</h2>
+{{with .Errors}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{else}}<p>None recorded.</p>{{end}}
+{{with .Problems}}<h2>Verification problems</h2><ul>{{range .}}<li class="bad">{{.String}}</li>{{end}}</ul>{{end}}
+<h2>Signatures</h2>
+{{with .Signers}}<table><tr><th>Role</th><th>Signer</th><th>Key</th><th>Time</th><th>Note</th></tr>
+{{range .}}<tr><td>{{.Role}}</td><td>{{if .Principals}}{{join .Principals ", "}}{{else}}(not checked against allowed signers){{end}}</td><td class="h">{{.Fingerprint}} ({{.KeyType}})</td><td>{{if not .Time.IsZero}}{{utc .Time}}{{end}}</td><td>{{.Note}}</td></tr>
+{{end}}</table>{{else}}<p class="bad">Not signed.</p>{{end}}
+<h2>Custody log</h2>
+<table><tr><th>#</th><th>Time</th><th>Event</th><th>By</th><th>Key</th></tr>
+{{range .Log}}<tr><td>{{.Seq}}</td><td>{{utc .Time}}</td><td>{{.Event}}</td><td>{{dash .Actor.User}}{{if .Actor.Principal}} ({{.Actor.Principal}}){{end}}{{if .Actor.Host}} on {{.Actor.Host}}{{end}}</td><td class="h">{{dash .Actor.Key}}</td></tr>
+{{end}}</table>
+<div class="sign"><div>Collecting responder: name, date, signature</div><div>Second responder: name, date, signature</div></div>
+<p style="color:#666;font-size:.8em">Generated {{utc .Generated}} by custos report.</p>
+</body></html>
+`
+
+var (
+	mdTmpl   = texttemplate.Must(texttemplate.New("md").Funcs(funcs).Parse(mdForm))
+	htmlTmpl = htmltemplate.Must(htmltemplate.New("html").Funcs(funcs).Parse(htmlForm))
+)
+
+// Markdown writes the form as Markdown.
+func (f *Form) Markdown(w io.Writer) error { return mdTmpl.Execute(w, f) }
+
+// HTML writes the form as a self-contained HTML page.
+func (f *Form) HTML(w io.Writer) error { return htmlTmpl.Execute(w, f) }
