@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -149,16 +148,7 @@ func Finish(ctx context.Context, st storage.Store, m *custody.Manifest, opts fun
 
 // PutSmall stores a small object from memory.
 func PutSmall(ctx context.Context, st storage.Store, key string, data []byte, o storage.CreateOptions) error {
-	w, err := st.Create(ctx, key, o)
-	if err != nil {
-		return fmt.Errorf("store %s: %w", key, err)
-	}
-	if _, err := bytes.NewReader(data).WriteTo(w); err != nil {
-		w.Abort()
-		return fmt.Errorf("store %s: %w", key, err)
-	}
-	if _, err := w.Commit(ctx, sha256.Sum256(data)); err != nil {
-		w.Abort()
+	if _, err := storage.PutBytes(ctx, st, key, data, o); err != nil {
 		return fmt.Errorf("store %s: %w", key, err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package custody
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -175,4 +176,39 @@ func CheckChain(entries []LogEntry, collectionID string, manifestSHA storage.Dig
 		}
 	}
 	return out
+}
+
+// AppendLog stores rec after the last entry of log, and its signature when
+// sign is given (the event's maker holds a key). Neither object replaces
+// anything: a key that exists fails with storage.ErrExist.
+func AppendLog(ctx context.Context, st storage.Store, prefix string, rec *Record, sign func([]byte) ([]byte, error), opts storage.CreateOptions) error {
+	b, err := rec.Marshal()
+	if err != nil {
+		return err
+	}
+	var sig []byte
+	if sign != nil {
+		if sig, err = sign(b); err != nil {
+			return fmt.Errorf("sign custody log record: %w", err)
+		}
+	}
+	key := prefix + LogKey(rec.Seq, rec.Event)
+	if _, err := storage.PutBytes(ctx, st, key, b, opts); err != nil {
+		return fmt.Errorf("store %s: %w", key, err)
+	}
+	if sig != nil {
+		if _, err := storage.PutBytes(ctx, st, key+".sig", sig, opts); err != nil {
+			return fmt.Errorf("store %s.sig: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// Last returns the last entry of a log read by Verify, or nil.
+func Last(log []LogEntry) (*Record, []byte) {
+	if len(log) == 0 || log[len(log)-1].Record == nil {
+		return nil, nil
+	}
+	e := log[len(log)-1]
+	return e.Record, e.Bytes
 }

@@ -10,6 +10,7 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -134,4 +135,22 @@ func ParseDigest(s string) (Digest, error) {
 		return d, errors.New("sha256 digest must be 64 hex digits")
 	}
 	return d, nil
+}
+
+// PutBytes stores a small object from memory, checking its SHA-256.
+func PutBytes(ctx context.Context, st Store, key string, data []byte, o CreateOptions) (ObjectInfo, error) {
+	w, err := st.Create(ctx, key, o)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	if _, err := w.Write(data); err != nil {
+		w.Abort()
+		return ObjectInfo{}, err
+	}
+	info, err := w.Commit(ctx, sha256.Sum256(data))
+	if err != nil {
+		w.Abort()
+		return ObjectInfo{}, err
+	}
+	return info, nil
 }
