@@ -154,3 +154,10 @@ func PutBytes(ctx context.Context, st Store, key string, data []byte, o CreateOp
 	}
 	return info, nil
 }
+
+// Noter is an optional interface of stores that carry metadata besides
+// objects (the SSH stream): Note passes an opaque, small document of a kind
+// to whoever receives the store's objects.
+type Noter interface {
+	Note(ctx context.Context, kind string, data []byte) error
+}
