@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/live"
+	"github.com/custos-ir/custos/custody"
+	"github.com/custos-ir/custos/internal/agekeys"
+	"github.com/custos-ir/custos/internal/ui"
+	"github.com/custos-ir/custos/profiles"
+	"github.com/custos-ir/custos/storage"
+)
+
+type collectOptions struct {
+	caseID         string
+	recipients     []string
+	recipientFiles []string
+	to             string
+	profile        string
+	examiner       string
+	reporter       string
+	evidenceID     string
+	severity       string
+	note           string
+	set            []string
+	paths          []string
+	json           bool
+	quiet          bool
+}
+
+const collectExample = `  custos keygen -o team.key   # once, on the response team's workstation: prints age1...
+  custos collect --case INC-2026-042 --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p \
+      --examiner "J. Doe" --severity high --to /mnt/evidence`
+
+func runCollectCmd(ctx context.Context, args []string, io stdio) error {
+	var o collectOptions
+	f := newFlags("collect", "--case ID (--recipient KEY... | --recipients-file FILE) --to DIR [flags]", collectExample, io)
+	f.StringVar(&o.caseID, "case", "", "incident or case `ID` (letters, digits, . _ -); required")
+	f.StringArrayVarP(&o.recipients, "recipient", "r", nil, "encrypt to this public `KEY` (age1..., ssh-ed25519 or ssh-rsa); repeatable")
+	f.StringArrayVarP(&o.recipientFiles, "recipients-file", "R", nil, "read recipients from `FILE`, one per line; repeatable")
+	f.StringVar(&o.to, "to", "", "store the collection under directory `DIR`")
+	f.StringVar(&o.profile, "profile", defaultProfile(), "embedded profile `NAME` or a profile file")
+	f.StringArrayVar(&o.set, "set", nil, "override a profile variable, `NAME=VALUE`; repeatable")
+	f.StringArrayVar(&o.paths, "path", nil, "also collect files matching absolute `GLOB`; repeatable")
+	f.StringVar(&o.examiner, "examiner", "", "`NAME` of the person collecting")
+	f.StringVar(&o.reporter, "reporter", "", "`NAME` of who reported the incident")
+	f.StringVar(&o.evidenceID, "evidence-id", "", "evidence item `ID` in your case system")
+	f.StringVar(&o.severity, "severity", "", "incident severity: critical, high, medium or low")
+	f.StringVar(&o.note, "note", "", "free `TEXT` for the record: why, what was seen")
+	f.BoolVar(&o.json, "json", false, "progress as JSON events on stderr")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only failures and the summary")
+	if err := parseFlags(f, args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return usageErr("collect takes no arguments, got %q (flags need their --name)", f.Arg(0))
+	}
+	return runCollect(ctx, o, io)
+}
+
+func defaultProfile() string {
+	if runtime.GOOS == "windows" {
+		return "windows-base"
+	}
+	return "linux-base"
+}
+
+var caseRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// collectSetup is everything checked before the first byte of evidence is
+// read.
+type collectSetup struct {
+	recipients []agekeys.Recipient
+	profile    *profiles.Profile
+	plan       []collect.Planned
+	vars       map[string]string
+	store      storage.Store
+}
+
+func prepareCollect(ctx context.Context, o collectOptions) (*collectSetup, error) {
+	var s collectSetup
+	if o.caseID == "" {
+		return nil, usageErr("--case is required: the incident or case ID this evidence belongs to")
+	}
+	if !caseRE.MatchString(o.caseID) {
+		return nil, usageErr("--case %q: use letters, digits, '.', '_' or '-' (at most 64)", o.caseID)
+	}
+	switch o.severity {
+	case "", "critical", "high", "medium", "low":
+	default:
+		return nil, usageErr("--severity %q: want critical, high, medium or low", o.severity)
+	}
+	for _, r := range o.recipients {
+		rc, err := agekeys.ParseRecipient(r)
+		if err != nil {
+			return nil, usageErr("--recipient: %v", err)
+		}
+		s.recipients = append(s.recipients, rc)
+	}
+	for _, name := range o.recipientFiles {
+		fh, err := os.Open(name)
+		if err != nil {
+			return nil, usageErr("--recipients-file: %v", err)
+		}
+		rs, err := agekeys.ParseRecipientsFile(fh, name)
+		fh.Close()
+		if err != nil {
+			return nil, usageErr("--recipients-file %v", err)
+		}
+		s.recipients = append(s.recipients, rs...)
+	}
+	s.recipients = agekeys.Dedup(s.recipients)
+	if len(s.recipients) == 0 {
+		return nil, usageErr("no recipient: give --recipient KEY or --recipients-file FILE with the response team's public key; nothing is collected unencrypted")
+	}
+	var err error
+	s.profile, err = profiles.Load(o.profile)
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	s.vars = map[string]string{}
+	for _, kv := range o.set {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageErr("--set %q: want NAME=VALUE", kv)
+		}
+		s.vars[k] = v
+	}
+	s.plan, err = collect.Plan(s.profile, collect.PlanOptions{Vars: s.vars, ExtraPaths: o.paths, Live: liveSource})
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	s.store, err = openForWrite(ctx, o.to)
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func liveSource(name string) (collect.StreamFunc, bool) {
+	fn, ok := live.Lookup(name)
+	if !ok {
+		return nil, false
+	}
+	return collect.StreamFunc(fn), true
+}
+
+func runCollect(ctx context.Context, o collectOptions, io stdio) error {
+	s, err := prepareCollect(ctx, o)
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	m := &custody.Manifest{
+		Format:       custody.Format,
+		CollectionID: collect.NewCollectionID(started),
+		Case: custody.Case{ID: o.caseID, EvidenceID: o.evidenceID, Severity: o.severity,
+			Examiner: o.examiner, Reporter: o.reporter, Note: o.note},
+		Started:    custody.NewTime(started),
+		Operator:   operator(),
+		Tool:       tool(),
+		Profile:    custody.Profile{Name: s.profile.Name, SHA256: s.profile.SHA256, Variables: s.vars, Paths: o.paths},
+		Recipients: s.recipients,
+	}
+	m.Host, err = hostFacts(ctx)
+	if err != nil {
+		m.Warnings = append(m.Warnings, "host identity incomplete: "+err.Error())
+	}
+	m.Storage = custody.Storage{Location: s.store.String(),
+		Prefix: collect.CollectionPrefix(o.caseID, m.Host.Hostname, m.CollectionID)}
+
+	mode := ui.Auto
+	switch {
+	case o.json:
+		mode = ui.JSON
+	case o.quiet:
+		mode = ui.Quiet
+	}
+	rep := ui.New(io.err, mode)
+	rep.Event(collect.Event{Type: collect.EventPhase, Time: time.Now(),
+		Message: fmt.Sprintf("collecting %d artifacts of profile %s into %s", len(s.plan), s.profile.Name, s.store.String()+"/"+m.Storage.Prefix)})
+	p := &collect.Pipeline{Store: s.store, Recipients: agekeys.Ages(s.recipients), Report: rep}
+	ferr := collect.Run(ctx, p, m, s.plan)
+	if ferr != nil {
+		// The artifacts are stored but the record is not: say exactly what
+		// is missing so the responder can act.
+		return &exitError{code: exitFatal, err: fmt.Errorf("artifacts are stored under %s/%s but the manifest could not be written: %v", s.store, m.Storage.Prefix, ferr)}
+	}
+	return summarize(m, s.store, o.json, io)
+}
+
+func summarize(m *custody.Manifest, st storage.Store, asJSON bool, io stdio) error {
+	counts := map[string]int{}
+	var plain, cipher int64
+	for _, a := range m.Artifacts {
+		counts[a.Status]++
+		plain += a.Plain.Size
+		cipher += a.Cipher.Size
+	}
+	where := st.String() + "/" + strings.TrimSuffix(m.Storage.Prefix, "/")
+	if asJSON {
+		fmt.Fprintf(io.err, `{"event":"summary","status":%q,"location":%q,"ok":%d,"partial":%d,"failed":%d,"skipped":%d}`+"\n",
+			m.Status, where, counts["ok"], counts["partial"], counts["failed"], counts["skipped"])
+	} else {
+		fmt.Fprintf(io.err, "custos: %s: %d ok, %d partial, %d failed, %d skipped; %s read, %s stored in %s\n",
+			m.Status, counts["ok"], counts["partial"], counts["failed"], counts["skipped"],
+			ui.Bytes(plain), ui.Bytes(cipher), where)
+	}
+	switch m.Status {
+	case "complete":
+		return nil
+	case "failed":
+		return &exitError{code: exitFatal, err: errors.New("nothing was collected: see the manifest's errors")}
+	}
+	return exitWith(exitPartial)
+}
+
+func operator() custody.Operator {
+	op := custody.Operator{UID: strconv.Itoa(os.Getuid()), SSHConnection: os.Getenv("SSH_CONNECTION"), CommandLine: os.Args}
+	if u, err := user.Current(); err == nil {
+		op.User = u.Username
+		op.UID = u.Uid
+	}
+	return op
+}
+
+func tool() custody.Tool {
+	t := custody.Tool{Name: "custos", Version: version, GoVersion: runtime.Version()}
+	if exe, err := os.Executable(); err == nil {
+		t.Binary = exe
+		if f, err := os.Open(exe); err == nil {
+			h := sha256.New()
+			if _, err := io.Copy(h, f); err == nil {
+				h.Sum(t.SHA256[:0])
+			}
+			f.Close()
+		}
+	}
+	return t
+}
+
+func hostFacts(ctx context.Context) (custody.Host, error) {
+	id, err := live.HostIdentity(ctx)
+	h := custody.Host{Hostname: id.Hostname, MachineID: id.MachineID, OS: id.OS, Platform: strings.TrimSpace(id.Platform + " " + id.PlatformVersion),
+		KernelVersion: id.KernelVersion, Arch: id.Arch, BootTime: id.BootTime.UTC(), IPs: id.IPs}
+	if h.Hostname == "" {
+		h.Hostname, _ = os.Hostname()
+	}
+	if h.OS == "" {
+		h.OS = runtime.GOOS
+	}
+	if h.Arch == "" {
+		h.Arch = runtime.GOARCH
+	}
+	return h, err
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){"custos": main})
+}
+
+// TestScripts runs the CLI stories in testdata/script: each is a readable
+// sequence of commands, their exit codes, output and files.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, scriptParams(t, "testdata/script"))
+}
+
+func scriptParams(t *testing.T, dir string) testscript.Params {
+	return testscript.Params{
+		Dir:                 dir,
+		RequireExplicitExec: true,
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("CI", os.Getenv("CI"))
+			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "root":
+				return os.Getuid() == 0, nil
+			case "interop":
+				// The Debian tools the interop stories run. Under CI they must
+				// be there: the condition is true and a missing tool fails.
+				if os.Getenv("CI") == "true" {
+					return true, nil
+				}
+				for _, tool := range []string{"age", "zstd", "sha256sum"} {
+					if _, err := exec.LookPath(tool); err != nil {
+						return false, nil
+					}
+				}
+				return true, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// flipbyte FILE OFFSET: flip the lowest bit of one byte; a
+			// negative offset counts from the end.
+			"flipbyte": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: flipbyte FILE OFFSET")
+				}
+				p := ts.MkAbs(args[0])
+				b, err := os.ReadFile(p)
+				ts.Check(err)
+				off, err := strconv.Atoi(args[1])
+				ts.Check(err)
+				if off < 0 {
+					off += len(b)
+				}
+				b[off] ^= 1
+				ts.Check(os.WriteFile(p, b, 0o600))
+			},
+			// glob1 VAR PATTERN: set VAR to the one path matching PATTERN.
+			"glob1": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: glob1 VAR PATTERN")
+				}
+				m, err := filepath.Glob(ts.MkAbs(args[1]))
+				ts.Check(err)
+				if len(m) != 1 {
+					ts.Fatalf("%s matches %d paths: %v", args[1], len(m), m)
+				}
+				ts.Setenv(args[0], m[0])
+			},
+			// code N PROG ARGS...: run PROG and check its exit code is N;
+			// stdout and stderr go to the script's log.
+			"code": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 2 {
+					ts.Fatalf("usage: code N PROG [ARGS...]")
+				}
+				want, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				cmd := exec.Command(args[1], args[2:]...)
+				cmd.Dir = ts.Getenv("WORK")
+				for _, k := range []string{"PATH", "HOME", "TMPDIR", "WORK", "CI"} {
+					cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
+				}
+				out, _ := cmd.CombinedOutput()
+				ts.Logf("%s", out)
+				got := cmd.ProcessState.ExitCode()
+				if (got == want) == neg {
+					ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+				}
+			},
+			// mkfifo PATH
+			"mkfifo": func(ts *testscript.TestScript, neg bool, args []string) {
+				ts.Check(mkfifo(ts.MkAbs(args[0])))
+			},
+		},
+	}
+}

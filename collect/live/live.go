@@ -1,0 +1,291 @@
+// Package live captures volatile state — processes, sockets, sessions, host
+// facts — as JSON Lines, read through Go (/proc, syscalls, gopsutil), never
+// by running the host's programs, which an intruder may have replaced.
+//
+// A problem with one item (a process that exits mid-read, an unreadable
+// cwd) is recorded in that item's "errors" and never fails the source.
+// Field reference: docs/live-state.md.
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/shirou/gopsutil/v4/host"
+	gnet "github.com/shirou/gopsutil/v4/net"
+)
+
+// Func captures one kind of live state as JSON Lines on w.
+type Func func(ctx context.Context, w io.Writer) error
+
+var sources = map[string]Func{
+	"processes": Processes,
+	"sockets":   Sockets,
+	"users":     Users,
+	"host":      Host,
+	"network":   Network,
+	"modules":   Modules,
+	"mounts":    Mounts,
+}
+
+// Lookup returns the source of that name.
+func Lookup(name string) (Func, bool) {
+	f, ok := sources[name]
+	return f, ok
+}
+
+// Names lists the sources.
+func Names() []string {
+	var out []string
+	for n := range sources {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// lineWriter writes one JSON object per line.
+type lineWriter struct{ enc *json.Encoder }
+
+func newLines(w io.Writer) *lineWriter {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return &lineWriter{enc}
+}
+
+func (l *lineWriter) put(v any) error { return l.enc.Encode(v) }
+
+// errs collects per-item problems as strings.
+type errs []string
+
+func (e *errs) add(what string, err error) {
+	if err != nil {
+		*e = append(*e, what+": "+err.Error())
+	}
+}
+
+func utc(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+// Socket is one line of the "sockets" source.
+type Socket struct {
+	Family     string   `json:"family"` // inet, inet6, unix
+	Type       string   `json:"type"`   // tcp, udp, unix-stream, ...
+	LocalAddr  string   `json:"local_addr"`
+	LocalPort  uint32   `json:"local_port"`
+	RemoteAddr string   `json:"remote_addr,omitempty"`
+	RemotePort uint32   `json:"remote_port,omitempty"`
+	State      string   `json:"state,omitempty"`
+	PID        int32    `json:"pid,omitempty"` // 0: owner unknown (no permission, or a kernel socket)
+	UIDs       []int32  `json:"uids,omitempty"`
+	Process    string   `json:"process,omitempty"`
+	Errors     []string `json:"errors,omitempty"`
+}
+
+// Sockets lists every TCP, UDP and unix socket with its owning process.
+func Sockets(ctx context.Context, w io.Writer) error {
+	conns, err := gnet.ConnectionsWithContext(ctx, "all")
+	if err != nil && len(conns) == 0 {
+		return err
+	}
+	names := processNames()
+	out := newLines(w)
+	for _, c := range conns {
+		s := Socket{Family: family(c.Family), Type: sockType(c.Family, c.Type),
+			LocalAddr: c.Laddr.IP, LocalPort: c.Laddr.Port, RemoteAddr: c.Raddr.IP, RemotePort: c.Raddr.Port,
+			State: c.Status, PID: c.Pid, UIDs: c.Uids, Process: names[c.Pid]}
+		if s.State == "NONE" {
+			s.State = ""
+		}
+		if err := out.put(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func family(f uint32) string {
+	switch f {
+	case 2:
+		return "inet"
+	case 10, 23, 30: // linux, windows, darwin AF_INET6
+		return "inet6"
+	case 1:
+		return "unix"
+	}
+	return "other"
+}
+
+func sockType(fam, t uint32) string {
+	if fam == 1 {
+		switch t {
+		case 1:
+			return "unix-stream"
+		case 2:
+			return "unix-dgram"
+		case 5:
+			return "unix-seqpacket"
+		}
+		return "unix"
+	}
+	switch t {
+	case 1:
+		return "tcp"
+	case 2:
+		return "udp"
+	}
+	return "other"
+}
+
+// Session is one line of the "users" source: a logged-in session.
+type Session struct {
+	User     string     `json:"user"`
+	Terminal string     `json:"terminal"`
+	Host     string     `json:"host,omitempty"` // where the session came from
+	Started  *time.Time `json:"started,omitempty"`
+}
+
+// Users lists logged-in sessions (utmp on Linux).
+func Users(ctx context.Context, w io.Writer) error {
+	if runtime.GOOS == "windows" {
+		return errors.ErrUnsupported
+	}
+	us, err := host.UsersWithContext(ctx)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // no utmp: nobody logged in through login(1)
+		}
+		return err
+	}
+	out := newLines(w)
+	for _, u := range us {
+		if err := out.put(Session{User: u.User, Terminal: u.Terminal, Host: u.Host, Started: utc(time.Unix(int64(u.Started), 0))}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Identity is the host identity for the manifest header.
+type Identity struct {
+	Hostname, MachineID, OS, Platform, PlatformVersion, KernelVersion, Arch string
+	BootTime                                                                time.Time
+	IPs                                                                     []string
+	TimeZone                                                                string
+	UTCOffsetSeconds                                                        int
+}
+
+// HostIdentity reads who the host says it is.
+func HostIdentity(ctx context.Context) (Identity, error) {
+	var id Identity
+	var problems []string
+	info, err := host.InfoWithContext(ctx)
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	if info != nil {
+		id = Identity{Hostname: info.Hostname, OS: info.OS, Platform: info.Platform, PlatformVersion: info.PlatformVersion,
+			KernelVersion: info.KernelVersion, Arch: runtime.GOARCH, MachineID: info.HostID}
+		if info.BootTime > 0 {
+			id.BootTime = time.Unix(int64(info.BootTime), 0).UTC()
+		}
+	}
+	if b, err := os.ReadFile("/etc/machine-id"); err == nil {
+		id.MachineID = strings.TrimSpace(string(b))
+	}
+	if id.Hostname == "" {
+		id.Hostname, _ = os.Hostname()
+	}
+	id.IPs = addresses()
+	id.TimeZone, id.UTCOffsetSeconds = time.Now().Zone()
+	if len(problems) > 0 {
+		return id, errors.New(strings.Join(problems, "; "))
+	}
+	return id, nil
+}
+
+func addresses() []string {
+	var out []string
+	ifs, _ := net.Interfaces()
+	for _, i := range ifs {
+		if i.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := i.Addrs()
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				out = append(out, n.IP.String())
+			}
+		}
+	}
+	return out
+}
+
+// HostFacts is the one line of the "host" source.
+type HostFacts struct {
+	Hostname         string     `json:"hostname"`
+	MachineID        string     `json:"machine_id,omitempty"`
+	OS               string     `json:"os"`
+	Platform         string     `json:"platform,omitempty"`
+	PlatformVersion  string     `json:"platform_version,omitempty"`
+	KernelVersion    string     `json:"kernel_version,omitempty"`
+	Arch             string     `json:"arch"`
+	BootTime         *time.Time `json:"boot_time,omitempty"`
+	UptimeSeconds    float64    `json:"uptime_seconds,omitempty"`
+	ClockUTC         time.Time  `json:"clock_utc"`
+	ClockLocal       string     `json:"clock_local"`
+	TimeZone         string     `json:"time_zone"`
+	UTCOffsetSeconds int        `json:"utc_offset_seconds"`
+	TZEnv            string     `json:"tz_env,omitempty"`
+	LocaltimeLink    string     `json:"localtime_link,omitempty"`
+	IPs              []string   `json:"ips,omitempty"`
+	Resolvers        []string   `json:"dns_resolvers,omitempty"`
+	Errors           []string   `json:"errors,omitempty"`
+}
+
+// Host writes one line of host facts, the clock among them: compare
+// clock_utc with the collector's own record of when it ran.
+func Host(ctx context.Context, w io.Writer) error {
+	id, err := HostIdentity(ctx)
+	now := time.Now()
+	f := HostFacts{Hostname: id.Hostname, MachineID: id.MachineID, OS: id.OS, Platform: id.Platform,
+		PlatformVersion: id.PlatformVersion, KernelVersion: id.KernelVersion, Arch: id.Arch,
+		BootTime: utc(id.BootTime), ClockUTC: now.UTC(), ClockLocal: now.Format(time.RFC3339Nano),
+		TimeZone: id.TimeZone, UTCOffsetSeconds: id.UTCOffsetSeconds, TZEnv: os.Getenv("TZ"), IPs: id.IPs}
+	if !id.BootTime.IsZero() {
+		f.UptimeSeconds = now.Sub(id.BootTime).Seconds()
+	}
+	var e errs
+	e.add("host info", err)
+	f.LocaltimeLink, _ = os.Readlink("/etc/localtime")
+	f.Resolvers = resolvers()
+	f.Errors = e
+	return newLines(w).put(f)
+}
+
+func resolvers() []string {
+	b, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "nameserver" {
+			out = append(out, f[1])
+		}
+	}
+	return out
+}

@@ -1,0 +1,5 @@
+package live
+
+import "time"
+
+func timeMillis(ms int64) time.Time { return time.UnixMilli(ms) }
