@@ -40,10 +40,13 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"collect": {"collect evidence from this host", runCollectCmd},
-	"verify":  {"check a stored collection against its manifest", runVerifyCmd},
-	"keygen":  {"make an age identity for the response team", runKeygenCmd},
-	"version": {"print the version", runVersionCmd},
+	"collect":     {"collect evidence from this host", runCollectCmd},
+	"verify":      {"check a stored collection against its manifest", runVerifyCmd},
+	"keygen":      {"make an age identity for the response team", runKeygenCmd},
+	"sign":        {"sign a collection's manifest (collecting responder)", runSignCmd},
+	"countersign": {"review and countersign a signed collection (second responder)", runCountersignCmd},
+	"report":      {"print a chain-of-custody form", runReportCmd},
+	"version":     {"print the version", runVersionCmd},
 }
 
 const usageText = `custos collects forensic evidence with a chain of custody.

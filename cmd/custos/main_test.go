@@ -39,7 +39,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 				if os.Getenv("CI") == "true" {
 					return true, nil
 				}
-				for _, tool := range []string{"age", "zstd", "sha256sum"} {
+				for _, tool := range []string{"age", "zstd", "sha256sum", "ssh-keygen"} {
 					if _, err := exec.LookPath(tool); err != nil {
 						return false, nil
 					}

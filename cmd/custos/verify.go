@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"filippo.io/age"
 
@@ -26,6 +27,8 @@ func runVerifyCmd(ctx context.Context, args []string, io stdio) error {
 	var o verifyOptions
 	f := newFlags("verify", "LOCATION [--identity FILE]", verifyExample, io)
 	f.StringArrayVarP(&o.identities, "identity", "i", nil, "decrypt with the age identity or SSH private key in `FILE` and check every plaintext; repeatable")
+	f.StringVar(&o.allowedSigners, "allowed-signers", "", "check signers against `FILE` (OpenSSH allowed_signers format)")
+	f.IntVar(&o.require, "require-signatures", 0, "fail unless `N` signatures (1: collector, 2: and countersigner) are present and allowed")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON on stdout")
 	if err := parseFlags(f, args); err != nil {
 		return err
@@ -34,6 +37,12 @@ func runVerifyCmd(ctx context.Context, args []string, io stdio) error {
 		return usageErr("verify takes one LOCATION: the directory given to --to, or one collection in it")
 	}
 	o.location = f.Arg(0)
+	if o.require < 0 || o.require > 2 {
+		return usageErr("--require-signatures %d: want 0, 1 or 2", o.require)
+	}
+	if o.require > 0 && o.allowedSigners == "" {
+		return usageErr("--require-signatures needs --allowed-signers FILE: a signature proves nothing without knowing whose key is trusted")
+	}
 	return runVerify(ctx, o, io)
 }
 
@@ -46,6 +55,13 @@ func runVerify(ctx context.Context, o verifyOptions, io stdio) error {
 		}
 		ids = append(ids, got...)
 	}
+	sigOpts := custody.SigOptions{Require: o.require}
+	if o.allowedSigners != "" {
+		var err error
+		if sigOpts.AllowedSigners, err = loadAllowedSigners(o.allowedSigners); err != nil {
+			return err
+		}
+	}
 	st, prefix, err := openForRead(ctx, o.location)
 	if err != nil {
 		return err
@@ -54,10 +70,29 @@ func runVerify(ctx context.Context, o verifyOptions, io stdio) error {
 	if err != nil {
 		return err
 	}
+	// Signatures are checked over the manifest's bytes even when they do not
+	// parse: a signature failure says more about damage than a JSON error.
+	mb, _, err := custody.ReadManifest(ctx, st, prefix, &custody.Report{})
+	if err != nil {
+		return err
+	}
+	signers := custody.VerifySignatures(ctx, st, prefix, mb, r, sigOpts).Signers
+	for _, s := range signers {
+		who := "not checked: no --allowed-signers"
+		if len(s.Principals) > 0 {
+			who = strings.Join(s.Principals, ", ")
+		}
+		when := ""
+		if !s.Time.IsZero() {
+			when = " at " + s.Time.UTC().Format("2006-01-02 15:04:05Z")
+		}
+		fmt.Fprintf(io.err, "custos: signed by %s: %s (%s %s)%s\n", s.Role, who, s.KeyType, s.Fingerprint, when)
+	}
 	if o.json {
 		out := struct {
 			*custody.Report
-		}{r}
+			Signers []custody.Signer `json:"signers"`
+		}{r, signers}
 		enc := json.NewEncoder(io.out)
 		enc.SetIndent("", "  ")
 		if r.Problems == nil {

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/custos-ir/custos/custody"
+)
+
+type reportOptions struct {
+	location       string
+	format         string
+	output         string
+	allowedSigners string
+}
+
+const reportExample = `  custos report /srv/evidence --format html -o INC-2026-042-custody.html --allowed-signers team_signers`
+
+func runReportCmd(ctx context.Context, args []string, io stdio) error {
+	var o reportOptions
+	f := newFlags("report", "LOCATION [--format md|html] [-o FILE]", reportExample, io)
+	f.StringVar(&o.format, "format", "md", "md or html")
+	f.StringVarP(&o.output, "output", "o", "", "write to `FILE` instead of stdout")
+	f.StringVar(&o.allowedSigners, "allowed-signers", "", "name signers from `FILE` (OpenSSH allowed_signers)")
+	if err := parseFlags(f, args); err != nil {
+		return err
+	}
+	if f.NArg() != 1 {
+		return usageErr("report takes one LOCATION: the directory given to --to, or one collection in it")
+	}
+	if o.format != "md" && o.format != "html" {
+		return usageErr("--format %q: want md or html", o.format)
+	}
+	o.location = f.Arg(0)
+	return runReport(ctx, o, io)
+}
+
+func runReport(ctx context.Context, o reportOptions, stdio stdio) error {
+	var sigOpts custody.SigOptions
+	if o.allowedSigners != "" {
+		var err error
+		if sigOpts.AllowedSigners, err = loadAllowedSigners(o.allowedSigners); err != nil {
+			return err
+		}
+	}
+	st, prefix, err := openForRead(ctx, o.location)
+	if err != nil {
+		return err
+	}
+	r, err := custody.Verify(ctx, st, prefix, custody.VerifyOptions{})
+	if err != nil {
+		return err
+	}
+	if r.Manifest == nil {
+		return fmt.Errorf("%s: the manifest cannot be read: %v", o.location, r.Problems)
+	}
+	mb, _, err := custody.ReadManifest(ctx, st, prefix, &custody.Report{})
+	if err != nil {
+		return err
+	}
+	sigs := custody.VerifySignatures(ctx, st, prefix, mb, r, sigOpts)
+	form := &custody.Form{Manifest: r.Manifest, ManifestSHA256: r.ManifestSHA256.String(), Location: st.String() + "/" + prefix,
+		Signers: sigs.Signers, Problems: r.Problems, Verified: true, Generated: time.Now().UTC()}
+	for _, e := range r.Log {
+		if e.Record != nil {
+			form.Log = append(form.Log, e.Record)
+		}
+	}
+	var w io.Writer = stdio.out
+	if o.output != "" {
+		fh, err := os.OpenFile(o.output, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return fmt.Errorf("report file: %w", err)
+		}
+		defer fh.Close()
+		w = fh
+	}
+	if o.format == "html" {
+		err = form.HTML(w)
+	} else {
+		err = form.Markdown(w)
+	}
+	if err != nil {
+		return err
+	}
+	if len(r.Problems) > 0 {
+		fmt.Fprintf(stdio.err, "custos: the report lists %d verification problems\n", len(r.Problems))
+		return exitWith(exitFatal)
+	}
+	return nil
+}
