@@ -11,6 +11,7 @@ import (
 
 // Signature objects in a collection.
 const (
+	StartedName          = "started.json"         // written first: the collection began
 	SignatureName        = "manifest.json.sig"    // collector's SSHSIG over manifest.json
 	CountersignName      = "countersign.json"     // second responder's statement
 	CountersignSigName   = "countersign.json.sig" // SSHSIG over countersign.json

@@ -48,6 +48,9 @@ type Manifest struct {
 	Warnings     []string            `json:"warnings,omitempty"`
 	// Sums is the SHA-256 of the SHA256SUMS file written before the manifest.
 	Sums storage.Digest `json:"sha256sums_sha256"`
+	// StartedSHA256 is the SHA-256 of started.json, written before any
+	// evidence was read.
+	StartedSHA256 *storage.Digest `json:"started_sha256,omitempty"`
 }
 
 // Case is who asked for the collection and why.

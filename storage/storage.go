@@ -69,8 +69,8 @@ type CreateOptions struct {
 
 // Retention is an Object Lock setting.
 type Retention struct {
-	Mode  string    // "COMPLIANCE" or "GOVERNANCE"
-	Until time.Time // retain-until date, UTC
+	Mode  string    `json:"mode"`         // "COMPLIANCE" or "GOVERNANCE"
+	Until time.Time `json:"retain_until"` // UTC
 }
 
 // ObjectInfo is what a store reports about a stored object, as confirmed by

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +39,7 @@ type collectOptions struct {
 	paths          []string
 	json           bool
 	quiet          bool
+	s3             s3Options
 }
 
 const collectExample = `  custos keygen -o team.key   # once, on the response team's workstation: prints age1...
@@ -50,7 +52,7 @@ func runCollectCmd(ctx context.Context, args []string, io stdio) error {
 	f.StringVar(&o.caseID, "case", "", "incident or case `ID` (letters, digits, . _ -); required")
 	f.StringArrayVarP(&o.recipients, "recipient", "r", nil, "encrypt to this public `KEY` (age1..., ssh-ed25519 or ssh-rsa); repeatable")
 	f.StringArrayVarP(&o.recipientFiles, "recipients-file", "R", nil, "read recipients from `FILE`, one per line; repeatable")
-	f.StringVar(&o.to, "to", "", "store the collection under directory `DIR`")
+	f.StringVar(&o.to, "to", "", "store the collection under `DIR` or s3://BUCKET/PREFIX")
 	f.StringVar(&o.profile, "profile", defaultProfile(), "embedded profile `NAME` or a profile file")
 	f.StringArrayVar(&o.set, "set", nil, "override a profile variable, `NAME=VALUE`; repeatable")
 	f.StringArrayVar(&o.paths, "path", nil, "also collect files matching absolute `GLOB`; repeatable")
@@ -61,6 +63,7 @@ func runCollectCmd(ctx context.Context, args []string, io stdio) error {
 	f.StringVar(&o.note, "note", "", "free `TEXT` for the record: why, what was seen")
 	f.BoolVar(&o.json, "json", false, "progress as JSON events on stderr")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only failures and the summary")
+	o.s3.flags(f, true)
 	if err := parseFlags(f, args); err != nil {
 		return err
 	}
@@ -87,6 +90,7 @@ type collectSetup struct {
 	plan       []collect.Planned
 	vars       map[string]string
 	store      storage.Store
+	warning    string
 }
 
 func prepareCollect(ctx context.Context, o collectOptions) (*collectSetup, error) {
@@ -142,7 +146,7 @@ func prepareCollect(ctx context.Context, o collectOptions) (*collectSetup, error
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
-	s.store, err = openForWrite(ctx, o.to)
+	s.store, s.warning, err = openForWrite(ctx, o.to, &o.s3, map[string]string{"retention": o.s3.retention, "case": o.caseID})
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +183,17 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 		m.Warnings = append(m.Warnings, "host identity incomplete: "+err.Error())
 	}
 	m.Storage = custody.Storage{Location: s.store.String(),
-		Prefix: collect.CollectionPrefix(o.caseID, m.Host.Hostname, m.CollectionID)}
+		Prefix: collect.CollectionPrefix(o.caseID, m.Host.Hostname, m.CollectionID), NoLock: isS3(o.to) && o.s3.noLock}
+	if s.warning != "" {
+		m.Warnings = append(m.Warnings, s.warning)
+		fmt.Fprintf(io.err, "custos: warning: %s\n", s.warning)
+	}
+	// The first object proves the destination takes writes before any
+	// evidence is read, and marks where a collection began even if it
+	// never finishes.
+	if err := writeStarted(ctx, s.store, m); err != nil {
+		return err
+	}
 
 	mode := ui.Auto
 	switch {
@@ -191,7 +205,8 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 	rep := ui.New(io.err, mode)
 	rep.Event(collect.Event{Type: collect.EventPhase, Time: time.Now(),
 		Message: fmt.Sprintf("collecting %d artifacts of profile %s into %s", len(s.plan), s.profile.Name, s.store.String()+"/"+m.Storage.Prefix)})
-	p := &collect.Pipeline{Store: s.store, Recipients: agekeys.Ages(s.recipients), Report: rep}
+	p := &collect.Pipeline{Store: s.store, Recipients: agekeys.Ages(s.recipients), Report: rep,
+		Options: func(name string) storage.CreateOptions { return objectOptions(s.store, name) }}
 	ferr := collect.Run(ctx, p, m, s.plan)
 	if ferr != nil {
 		// The artifacts are stored but the record is not: say exactly what
@@ -217,6 +232,11 @@ func summarize(m *custody.Manifest, st storage.Store, asJSON bool, io stdio) err
 		fmt.Fprintf(io.err, "custos: %s: %d ok, %d partial, %d failed, %d skipped; %s read, %s stored in %s\n",
 			m.Status, counts["ok"], counts["partial"], counts["failed"], counts["skipped"],
 			ui.Bytes(plain), ui.Bytes(cipher), where)
+	}
+	for _, a := range m.Artifacts {
+		if a.Status == custody.StatusFailed {
+			fmt.Fprintf(io.err, "custos: not stored: %s: %s\n", a.Name, firstOf(a.Errors))
+		}
 	}
 	switch m.Status {
 	case "complete":
@@ -265,4 +285,38 @@ func hostFacts(ctx context.Context) (custody.Host, error) {
 		h.Arch = runtime.GOARCH
 	}
 	return h, err
+}
+
+func firstOf(ss []string) string {
+	if len(ss) == 0 {
+		return ""
+	}
+	return ss[0]
+}
+
+// writeStarted stores started.json: who began which collection when.
+func writeStarted(ctx context.Context, st storage.Store, m *custody.Manifest) error {
+	b, err := json.MarshalIndent(map[string]any{
+		"format": "custos-started/1", "collection_id": m.CollectionID, "case": m.Case.ID,
+		"host": m.Host.Hostname, "started": m.Started, "operator": m.Operator.User, "tool_version": m.Tool.Version,
+	}, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if _, err := storage.PutBytes(ctx, st, m.Storage.Prefix+custody.StartedName, b, objectOptions(st, "started")); err != nil {
+		return fmt.Errorf("cannot write to %s, nothing was collected: %v", st, err)
+	}
+	d := storage.Digest(sha256.Sum256(b))
+	m.StartedSHA256 = &d
+	return nil
+}
+
+// objectOptions tags an object with its artifact name where the store
+// keeps tags (S3); retention comes from the store's own settings.
+func objectOptions(st storage.Store, name string) storage.CreateOptions {
+	if f, ok := st.(storage.Features); ok && f.Supports().Tags {
+		return storage.CreateOptions{Tags: map[string]string{"artifact": name}}
+	}
+	return storage.CreateOptions{}
 }

@@ -20,6 +20,7 @@ type countersignOptions struct {
 	yes            bool
 	allowedSigners string
 	signerOptions
+	s3 s3Options
 }
 
 const countersignExample = `  custos countersign /srv/evidence --key ~/.ssh/id_ed25519 --note "reviewed with J. Doe"`
@@ -31,6 +32,7 @@ func runCountersignCmd(ctx context.Context, args []string, io stdio) error {
 	f.StringVar(&o.note, "note", "", "what you checked, for the record")
 	f.StringVar(&o.allowedSigners, "allowed-signers", "", "show who signed first by checking `FILE` (OpenSSH allowed_signers)")
 	f.BoolVar(&o.yes, "yes", false, "countersign without asking (needed without a terminal)")
+	o.s3.flags(f, true)
 	if err := parseFlags(f, args); err != nil {
 		return err
 	}
@@ -53,7 +55,7 @@ func runCountersign(ctx context.Context, o countersignOptions, io stdio) error {
 		}
 	}
 	sigOpts.Require = 1
-	st, prefix, r, mb, err := checkedCollection(ctx, o.location, io)
+	st, prefix, r, mb, err := checkedCollection(ctx, o.location, &o.s3, io)
 	if err != nil {
 		return err
 	}
@@ -107,14 +109,14 @@ func runCountersign(ctx context.Context, o countersignOptions, io stdio) error {
 	}
 	// The signature goes first: a statement without its signature would
 	// look like a countersignature to a careless reader.
-	if _, err := storage.PutBytes(ctx, st, prefix+custody.CountersignSigName, sig, storeOptions(st, "countersignature")); err != nil {
+	if _, err := storage.PutBytes(ctx, st, prefix+custody.CountersignSigName, sig, objectOptions(st, "countersignature")); err != nil {
 		return fmt.Errorf("store %s: %w", custody.CountersignSigName, err)
 	}
-	if _, err := storage.PutBytes(ctx, st, prefix+custody.CountersignName, sb, storeOptions(st, "countersignature")); err != nil {
+	if _, err := storage.PutBytes(ctx, st, prefix+custody.CountersignName, sb, objectOptions(st, "countersignature")); err != nil {
 		return fmt.Errorf("store %s: %w", custody.CountersignName, err)
 	}
 	rec := custody.NextRecord(prev, prevBytes, custody.EventCountersigned, r.Manifest, r.ManifestSHA256, actor(fp, o.signer), map[string]string{"note": o.note})
-	if err := custody.AppendLog(ctx, st, prefix, rec, signWith(signer, custody.NamespaceLog), storeOptions(st, "log")); err != nil {
+	if err := custody.AppendLog(ctx, st, prefix, rec, signWith(signer, custody.NamespaceLog), objectOptions(st, "log")); err != nil {
 		return fmt.Errorf("countersigned, but the custody log record was not stored: %w", err)
 	}
 	fmt.Fprintf(io.err, "custos: countersigned case %s, collection %s, with %s %s\n", r.Manifest.Case.ID, r.Manifest.CollectionID, signer.PublicKey().Type(), fp)

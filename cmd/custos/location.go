@@ -6,22 +6,96 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/custos-ir/custos/custody"
 	"github.com/custos-ir/custos/storage"
 	"github.com/custos-ir/custos/storage/dirstore"
+	"github.com/custos-ir/custos/storage/s3store"
 )
 
-// openForRead opens a LOCATION: what was given to --to (holding one
-// collection) or the path of one collection. It returns the store and the
-// collection's prefix in it.
-func openForRead(ctx context.Context, loc string) (storage.Store, string, error) {
-	if loc == "" {
-		return nil, "", usageErr("a LOCATION is required: the directory given to --to, or one collection in it")
+// s3Options are the S3 flags every command that takes a location shares.
+// Each falls back to an environment variable (CUSTOS_S3_*), and credentials
+// come from the AWS default chain, never from flags.
+type s3Options struct {
+	region    string
+	endpoint  string
+	profile   string
+	lockMode  string
+	retention string
+	noLock    bool
+}
+
+func (o *s3Options) flags(f *pflag.FlagSet, writing bool) {
+	f.StringVar(&o.region, "region", "", "S3 region ($CUSTOS_S3_REGION, $AWS_REGION)")
+	f.StringVar(&o.endpoint, "endpoint", "", "S3-compatible endpoint `URL`, path-style ($CUSTOS_S3_ENDPOINT)")
+	f.StringVar(&o.profile, "s3-profile", "", "AWS shared-config profile `NAME` ($CUSTOS_S3_PROFILE)")
+	if writing {
+		f.StringVar(&o.lockMode, "lock-mode", "", "Object Lock mode: compliance (default) or governance ($CUSTOS_S3_LOCK_MODE)")
+		f.StringVar(&o.retention, "retention", "90d", "keep each object locked this long: `DURATION` like 90d, 180d, 2160h")
+		f.BoolVar(&o.noLock, "no-lock", false, "accept a bucket without Object Lock (recorded in the manifest)")
 	}
-	st, err := dirstore.Open(loc)
+}
+
+// parseRetention reads 90d or a Go duration.
+func parseRetention(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		if _, err := fmt.Sscanf(d, "%d", &n); err == nil && n > 0 && fmt.Sprint(n) == d {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	} else if v, err := time.ParseDuration(s); err == nil && v > 0 {
+		return v, nil
+	}
+	return 0, fmt.Errorf("--retention %q: want days like 90d, or a duration like 2160h", s)
+}
+
+func (o *s3Options) config(url string) (s3store.Config, error) {
+	bucket, prefix, err := s3store.ParseURL(url)
 	if err != nil {
-		return nil, "", fmt.Errorf("location %s: %v", loc, err)
+		return s3store.Config{}, usageErr("%v", err)
+	}
+	c := s3store.Config{Bucket: bucket, Prefix: prefix, Region: o.region, Endpoint: o.endpoint, Profile: o.profile,
+		LockMode: o.lockMode, NoLock: o.noLock}
+	if o.retention != "" {
+		if c.Retention, err = parseRetention(o.retention); err != nil {
+			return c, usageErr("%v", err)
+		}
+	}
+	s3store.ConfigFromEnv(&c)
+	return c, nil
+}
+
+func isS3(loc string) bool { return strings.HasPrefix(loc, "s3://") }
+
+// openForRead opens a LOCATION: what was given to --to (holding one
+// collection) or the path of one collection, a directory or s3:// URL. It
+// returns the store and the collection's prefix in it.
+func openForRead(ctx context.Context, loc string, s3o *s3Options) (storage.Store, string, error) {
+	if loc == "" {
+		return nil, "", usageErr("a LOCATION is required: the directory or s3:// URL given to --to, or one collection in it")
+	}
+	var st storage.Store
+	if isS3(loc) {
+		if s3o == nil {
+			s3o = &s3Options{}
+		}
+		c, err := s3o.config(loc)
+		if err != nil {
+			return nil, "", err
+		}
+		if st, err = s3store.New(ctx, c); err != nil {
+			return nil, "", err
+		}
+	} else {
+		ds, err := dirstore.Open(loc)
+		if err != nil {
+			return nil, "", fmt.Errorf("location %s: %v", loc, unwrapPath(err))
+		}
+		st = ds
 	}
 	prefix, err := custody.FindCollection(ctx, st, "")
 	if err != nil {
@@ -31,25 +105,33 @@ func openForRead(ctx context.Context, loc string) (storage.Store, string, error)
 }
 
 // openForWrite prepares the --to destination before anything is read, so
-// a bad destination costs the responder nothing.
-func openForWrite(ctx context.Context, to string) (storage.Store, error) {
+// a bad destination costs the responder nothing. warn carries what the
+// responder must know (no Object Lock).
+func openForWrite(ctx context.Context, to string, s3o *s3Options, tags map[string]string) (st storage.Store, warn string, err error) {
 	if to == "" {
-		return nil, usageErr("--to is required: a directory that will hold the collection")
+		return nil, "", usageErr("--to is required: a directory or s3://bucket/prefix that will hold the collection")
+	}
+	if isS3(to) {
+		c, err := s3o.config(to)
+		if err != nil {
+			return nil, "", err
+		}
+		c.Tags = tags
+		s, err := s3store.New(ctx, c)
+		if err != nil {
+			return nil, "", err
+		}
+		warn, err = s.Preflight(ctx)
+		return s, warn, err
 	}
 	if _, err := os.Stat(filepath.Join(to, custody.ManifestName)); err == nil {
-		return nil, fmt.Errorf("%s already holds a collection (%s): give its parent or a new directory; a collection is never added to", to, custody.ManifestName)
+		return nil, "", fmt.Errorf("%s already holds a collection (%s): give its parent or a new directory; a collection is never added to", to, custody.ManifestName)
 	}
-	st, err := dirstore.New(to)
+	ds, err := dirstore.New(to)
 	if err != nil {
-		return nil, fmt.Errorf("output directory %s: %v: choose a writable directory", to, unwrapPath(err))
+		return nil, "", fmt.Errorf("output directory %s: %v: choose a writable directory", to, unwrapPath(err))
 	}
-	// Prove we can write before reading any evidence.
-	w, err := st.Create(ctx, ".custos-write-test", storage.CreateOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("output directory %s is not writable: %v", to, unwrapPath(err))
-	}
-	w.Abort()
-	return st, nil
+	return ds, "", nil
 }
 
 // unwrapPath keeps the reason of a path error: the message names the

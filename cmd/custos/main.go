@@ -46,6 +46,7 @@ var commands = map[string]command{
 	"sign":        {"sign a collection's manifest (collecting responder)", runSignCmd},
 	"countersign": {"review and countersign a signed collection (second responder)", runCountersignCmd},
 	"report":      {"print a chain-of-custody form", runReportCmd},
+	"fetch":       {"copy a collection home, verify it, optionally decrypt it", runFetchCmd},
 	"version":     {"print the version", runVersionCmd},
 }
 

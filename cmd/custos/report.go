@@ -15,6 +15,7 @@ type reportOptions struct {
 	format         string
 	output         string
 	allowedSigners string
+	s3             s3Options
 }
 
 const reportExample = `  custos report /srv/evidence --format html -o INC-2026-042-custody.html --allowed-signers team_signers`
@@ -25,6 +26,7 @@ func runReportCmd(ctx context.Context, args []string, io stdio) error {
 	f.StringVar(&o.format, "format", "md", "md or html")
 	f.StringVarP(&o.output, "output", "o", "", "write to `FILE` instead of stdout")
 	f.StringVar(&o.allowedSigners, "allowed-signers", "", "name signers from `FILE` (OpenSSH allowed_signers)")
+	o.s3.flags(f, false)
 	if err := parseFlags(f, args); err != nil {
 		return err
 	}
@@ -46,7 +48,7 @@ func runReport(ctx context.Context, o reportOptions, stdio stdio) error {
 			return err
 		}
 	}
-	st, prefix, err := openForRead(ctx, o.location)
+	st, prefix, err := openForRead(ctx, o.location, &o.s3)
 	if err != nil {
 		return err
 	}

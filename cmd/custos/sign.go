@@ -15,6 +15,7 @@ import (
 type signOptions struct {
 	location string
 	signerOptions
+	s3 s3Options
 }
 
 const signExample = `  custos sign /srv/evidence --key ~/.ssh/id_ed25519
@@ -24,6 +25,7 @@ func runSignCmd(ctx context.Context, args []string, io stdio) error {
 	var o signOptions
 	f := newFlags("sign", "LOCATION (--key FILE | --agent --signer IDENTITY)", signExample, io)
 	o.signerOptions.flags(f)
+	o.s3.flags(f, true)
 	if err := parseFlags(f, args); err != nil {
 		return err
 	}
@@ -37,8 +39,8 @@ func runSignCmd(ctx context.Context, args []string, io stdio) error {
 // checkedCollection opens a collection and verifies it (hashes, no
 // decryption) before anyone signs it: a signature vouches for what is
 // stored, so it must match the manifest first.
-func checkedCollection(ctx context.Context, loc string, io stdio) (storage.Store, string, *custody.Report, []byte, error) {
-	st, prefix, err := openForRead(ctx, loc)
+func checkedCollection(ctx context.Context, loc string, s3o *s3Options, io stdio) (storage.Store, string, *custody.Report, []byte, error) {
+	st, prefix, err := openForRead(ctx, loc, s3o)
 	if err != nil {
 		return nil, "", nil, nil, err
 	}
@@ -61,7 +63,7 @@ func runSign(ctx context.Context, o signOptions, io stdio) error {
 	if err != nil {
 		return err
 	}
-	st, prefix, r, mb, err := checkedCollection(ctx, o.location, io)
+	st, prefix, r, mb, err := checkedCollection(ctx, o.location, &o.s3, io)
 	if err != nil {
 		return err
 	}
@@ -69,7 +71,7 @@ func runSign(ctx context.Context, o signOptions, io stdio) error {
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
-	if _, err := storage.PutBytes(ctx, st, prefix+custody.SignatureName, sig, storeOptions(st, "signature")); err != nil {
+	if _, err := storage.PutBytes(ctx, st, prefix+custody.SignatureName, sig, objectOptions(st, "signature")); err != nil {
 		if errors.Is(err, storage.ErrExist) {
 			return fmt.Errorf("%s is already signed (%s exists): a signature is never replaced; countersign it instead", o.location, custody.SignatureName)
 		}
@@ -78,7 +80,7 @@ func runSign(ctx context.Context, o signOptions, io stdio) error {
 	fp := sshsig.Fingerprint(signer.PublicKey())
 	prev, prevBytes := custody.Last(r.Log)
 	rec := custody.NextRecord(prev, prevBytes, custody.EventSigned, r.Manifest, r.ManifestSHA256, actor(fp, o.signer), nil)
-	if err := custody.AppendLog(ctx, st, prefix, rec, signWith(signer, custody.NamespaceLog), storeOptions(st, "log")); err != nil {
+	if err := custody.AppendLog(ctx, st, prefix, rec, signWith(signer, custody.NamespaceLog), objectOptions(st, "log")); err != nil {
 		return fmt.Errorf("the manifest is signed, but the custody log record was not stored: %w", err)
 	}
 	fmt.Fprintf(io.err, "custos: signed the manifest of case %s, collection %s, with %s %s\n",
@@ -94,10 +96,4 @@ func actor(fingerprint, principal string) custody.Actor {
 	}
 	a.Host, _ = os.Hostname()
 	return a
-}
-
-// storeOptions gives the options for small custody objects (signatures,
-// log records) in a store; a directory takes none.
-func storeOptions(st storage.Store, name string) storage.CreateOptions {
-	return storage.CreateOptions{}
 }

@@ -18,6 +18,7 @@ type verifyOptions struct {
 	allowedSigners string
 	require        int
 	json           bool
+	s3             s3Options
 }
 
 const verifyExample = `  custos verify /mnt/evidence                      # hashes, sizes, nothing missing or added
@@ -30,6 +31,7 @@ func runVerifyCmd(ctx context.Context, args []string, io stdio) error {
 	f.StringVar(&o.allowedSigners, "allowed-signers", "", "check signers against `FILE` (OpenSSH allowed_signers format)")
 	f.IntVar(&o.require, "require-signatures", 0, "fail unless `N` signatures (1: collector, 2: and countersigner) are present and allowed")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON on stdout")
+	o.s3.flags(f, false)
 	if err := parseFlags(f, args); err != nil {
 		return err
 	}
@@ -62,7 +64,7 @@ func runVerify(ctx context.Context, o verifyOptions, io stdio) error {
 			return err
 		}
 	}
-	st, prefix, err := openForRead(ctx, o.location)
+	st, prefix, err := openForRead(ctx, o.location, &o.s3)
 	if err != nil {
 		return err
 	}
