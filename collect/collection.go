@@ -1,17 +1,27 @@
 package collect
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/custos-ir/custos/custody"
 	"github.com/custos-ir/custos/storage"
+)
+
+// Kinds of notes a collection sends through a stream store.
+const (
+	NoteHeader   = "manifest-header"
+	NoteArtifact = "artifact"
 )
 
 // NewCollectionID returns a sortable, unique collection ID:
@@ -51,6 +61,26 @@ func CollectionPrefix(caseID, host, id string) string {
 func Run(ctx context.Context, p *Pipeline, m *custody.Manifest, plan []Planned) error {
 	p.Prefix = m.Storage.Prefix
 	total := len(plan)
+	// A stream carries the manifest's header and each artifact's record as
+	// they are made, so a receiver can still describe a stream cut short.
+	noter, _ := p.Store.(storage.Noter)
+	note := func(kind string, v any) {
+		if noter == nil {
+			return
+		}
+		b, err := json.Marshal(v)
+		if a, ok := v.(custody.Artifact); ok && err == nil && len(b) > 900<<10 {
+			// Too large for one note: the receiver gets the hashes and
+			// sizes; the file list is in the manifest at the stream's end.
+			a.Files = nil
+			a.Warnings = append(a.Warnings, "file list not carried in the stream note")
+			b, err = json.Marshal(a)
+		}
+		if err == nil {
+			noter.Note(ctx, kind, b)
+		}
+	}
+	note(NoteHeader, m)
 	for i, st := range plan {
 		seq := i + 1
 		if st.Skip != "" || st.Source == nil {
@@ -62,7 +92,9 @@ func Run(ctx context.Context, p *Pipeline, m *custody.Manifest, plan []Planned) 
 			m.Artifacts = append(m.Artifacts, skipped(st.Desc, "not collected: collection interrupted"))
 			continue
 		}
-		m.Artifacts = append(m.Artifacts, p.Run(ctx, seq, st.Source))
+		a := p.Run(ctx, seq, st.Source)
+		m.Artifacts = append(m.Artifacts, a)
+		note(NoteArtifact, a)
 	}
 	if ctx.Err() != nil {
 		m.Errors = append(m.Errors, "collection interrupted before the end: "+context.Cause(ctx).Error())
@@ -120,7 +152,19 @@ func Finish(ctx context.Context, st storage.Store, m *custody.Manifest, opts fun
 		opts = func(string) storage.CreateOptions { return storage.CreateOptions{} }
 	}
 	if err := PutSmall(ctx, st, m.Storage.Prefix+custody.SumsName, sums, opts("sha256sums")); err != nil {
-		return err
+		// An ingest finishing an interrupted stream may find the host's
+		// SHA256SUMS already there: keep it, and say so if it differs.
+		if !errors.Is(err, storage.ErrExist) {
+			return err
+		}
+		have, rerr := readSmall(ctx, st, m.Storage.Prefix+custody.SumsName)
+		if rerr != nil {
+			return err
+		}
+		if !bytes.Equal(have, sums) {
+			m.Sums = sha256.Sum256(have)
+			m.Errors = append(m.Errors, "the SHA256SUMS that arrived differs from the artifacts that arrived whole; it is kept as it came")
+		}
 	}
 	mb, err := m.Marshal()
 	if err != nil {
@@ -152,4 +196,13 @@ func PutSmall(ctx context.Context, st storage.Store, key string, data []byte, o 
 		return fmt.Errorf("store %s: %w", key, err)
 	}
 	return nil
+}
+
+func readSmall(ctx context.Context, st storage.Store, key string) ([]byte, error) {
+	rc, err := st.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(io.LimitReader(rc, 64<<20))
 }

@@ -95,6 +95,7 @@ var funcs = map[string]any{
 	"bytes":     func(n int64) string { return fmt.Sprintf("%d", n) },
 	"md":        func(s string) string { return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s) },
 	"dash":      orDash,
+	"inc":       func(i int) int { return i + 1 },
 }
 
 const mdForm = `# Chain of custody: case {{.Manifest.Case.ID}}
@@ -131,7 +132,7 @@ const mdForm = `# Chain of custody: case {{.Manifest.Case.ID}}
 | # | Name | Status | Plaintext bytes | Plaintext SHA-256 | Stored bytes | Stored SHA-256 | Storage key | Retention |
 |---|---|---|---|---|---|---|---|---|
 {{- range $i, $a := .Manifest.Artifacts}}
-| {{$i}} | {{$a.Name}} | {{$a.Status}} | {{bytes $a.Plain.Size}} | {{if $a.Key}}{{$a.Plain.SHA256}}{{end}} | {{bytes $a.Cipher.Size}} | {{if $a.Key}}{{$a.Cipher.SHA256}}{{end}} | {{md (dash $a.Key)}} | {{retention $a}} |
+| {{inc $i}} | {{$a.Name}} | {{$a.Status}} | {{bytes $a.Plain.Size}} | {{if $a.Key}}{{$a.Plain.SHA256}}{{end}} | {{bytes $a.Cipher.Size}} | {{if $a.Key}}{{$a.Cipher.SHA256}}{{end}} | {{md (dash $a.Key)}} | {{retention $a}} |
 {{- end}}
 
 ## Errors
@@ -202,7 +203,7 @@ td.h,code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.82em;word
 {{end}}</table>
 <h2>Artifacts</h2>
 <table><tr><th>#</th><th>Name</th><th>Status</th><th>Bytes (plain / stored)</th><th>SHA-256 plaintext / stored</th><th>Storage key</th><th>Retention</th></tr>
-{{range $i, $a := .Manifest.Artifacts}}<tr><td>{{$i}}</td><td>{{$a.Name}}</td><td class="{{if or (eq $a.Status "ok") (eq $a.Status "skipped")}}{{else}}bad{{end}}">{{$a.Status}}</td><td>{{bytes $a.Plain.Size}} / {{bytes $a.Cipher.Size}}</td><td class="h">{{if $a.Key}}{{$a.Plain.SHA256}}<br>{{$a.Cipher.SHA256}}{{end}}</td><td class="h">{{dash $a.Key}}</td><td>{{retention $a}}</td></tr>
+{{range $i, $a := .Manifest.Artifacts}}<tr><td>{{inc $i}}</td><td>{{$a.Name}}</td><td class="{{if or (eq $a.Status "ok") (eq $a.Status "skipped")}}{{else}}bad{{end}}">{{$a.Status}}</td><td>{{bytes $a.Plain.Size}} / {{bytes $a.Cipher.Size}}</td><td class="h">{{if $a.Key}}{{$a.Plain.SHA256}}<br>{{$a.Cipher.SHA256}}{{end}}</td><td class="h">{{dash $a.Key}}</td><td>{{retention $a}}</td></tr>
 {{end}}</table>
 <h2>Errors</h2>
 {{with .Errors}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{else}}<p>None recorded.</p>{{end}}

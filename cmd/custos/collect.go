@@ -22,6 +22,7 @@ import (
 	"github.com/custos-ir/custos/internal/ui"
 	"github.com/custos-ir/custos/profiles"
 	"github.com/custos-ir/custos/storage"
+	"github.com/custos-ir/custos/storage/streamstore"
 )
 
 type collectOptions struct {
@@ -52,7 +53,7 @@ func runCollectCmd(ctx context.Context, args []string, io stdio) error {
 	f.StringVar(&o.caseID, "case", "", "incident or case `ID` (letters, digits, . _ -); required")
 	f.StringArrayVarP(&o.recipients, "recipient", "r", nil, "encrypt to this public `KEY` (age1..., ssh-ed25519 or ssh-rsa); repeatable")
 	f.StringArrayVarP(&o.recipientFiles, "recipients-file", "R", nil, "read recipients from `FILE`, one per line; repeatable")
-	f.StringVar(&o.to, "to", "", "store the collection under `DIR` or s3://BUCKET/PREFIX")
+	f.StringVar(&o.to, "to", "", "store the collection under `DIR` or s3://BUCKET/PREFIX, or - for a stream on stdout (see ingest)")
 	f.StringVar(&o.profile, "profile", defaultProfile(), "embedded profile `NAME` or a profile file")
 	f.StringArrayVar(&o.set, "set", nil, "override a profile variable, `NAME=VALUE`; repeatable")
 	f.StringArrayVar(&o.paths, "path", nil, "also collect files matching absolute `GLOB`; repeatable")
@@ -93,7 +94,7 @@ type collectSetup struct {
 	warning    string
 }
 
-func prepareCollect(ctx context.Context, o collectOptions) (*collectSetup, error) {
+func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*collectSetup, error) {
 	var s collectSetup
 	if o.caseID == "" {
 		return nil, usageErr("--case is required: the incident or case ID this evidence belongs to")
@@ -146,7 +147,7 @@ func prepareCollect(ctx context.Context, o collectOptions) (*collectSetup, error
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
-	s.store, s.warning, err = openForWrite(ctx, o.to, &o.s3, map[string]string{"retention": o.s3.retention, "case": o.caseID})
+	s.store, s.warning, err = openForWrite(ctx, o.to, &o.s3, map[string]string{"retention": o.s3.retention, "case": o.caseID}, stdout)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +163,7 @@ func liveSource(name string) (collect.StreamFunc, bool) {
 }
 
 func runCollect(ctx context.Context, o collectOptions, io stdio) error {
-	s, err := prepareCollect(ctx, o)
+	s, err := prepareCollect(ctx, o, io.out)
 	if err != nil {
 		return err
 	}
@@ -208,6 +209,9 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 	p := &collect.Pipeline{Store: s.store, Recipients: agekeys.Ages(s.recipients), Report: rep,
 		Options: func(name string) storage.CreateOptions { return objectOptions(s.store, name) }}
 	ferr := collect.Run(ctx, p, m, s.plan)
+	if sw, ok := s.store.(*streamstore.Writer); ok && ferr == nil {
+		ferr = sw.Close()
+	}
 	if ferr != nil {
 		// The artifacts are stored but the record is not: say exactly what
 		// is missing so the responder can act.
@@ -224,7 +228,10 @@ func summarize(m *custody.Manifest, st storage.Store, asJSON bool, io stdio) err
 		plain += a.Plain.Size
 		cipher += a.Cipher.Size
 	}
-	where := st.String() + "/" + strings.TrimSuffix(m.Storage.Prefix, "/")
+	where := st.String() + " as " + strings.TrimSuffix(m.Storage.Prefix, "/")
+	if _, ok := st.(*streamstore.Writer); !ok {
+		where = st.String() + "/" + strings.TrimSuffix(m.Storage.Prefix, "/")
+	}
 	if asJSON {
 		fmt.Fprintf(io.err, `{"event":"summary","status":%q,"location":%q,"ok":%d,"partial":%d,"failed":%d,"skipped":%d}`+"\n",
 			m.Status, where, counts["ok"], counts["partial"], counts["failed"], counts["skipped"])

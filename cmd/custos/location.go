@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,9 +13,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/custos-ir/custos/custody"
+	"github.com/custos-ir/custos/internal/ui"
 	"github.com/custos-ir/custos/storage"
 	"github.com/custos-ir/custos/storage/dirstore"
 	"github.com/custos-ir/custos/storage/s3store"
+	"github.com/custos-ir/custos/storage/streamstore"
 )
 
 // s3Options are the S3 flags every command that takes a location shares.
@@ -107,7 +110,14 @@ func openForRead(ctx context.Context, loc string, s3o *s3Options) (storage.Store
 // openForWrite prepares the --to destination before anything is read, so
 // a bad destination costs the responder nothing. warn carries what the
 // responder must know (no Object Lock).
-func openForWrite(ctx context.Context, to string, s3o *s3Options, tags map[string]string) (st storage.Store, warn string, err error) {
+func openForWrite(ctx context.Context, to string, s3o *s3Options, tags map[string]string, stdout io.Writer) (st storage.Store, warn string, err error) {
+	if to == "-" {
+		if f, ok := stdout.(*os.File); ok && ui.IsTerminal(f) {
+			return nil, "", usageErr("--to - writes a binary stream to stdout, which is a terminal: pipe it (ssh HOST custos collect ... --to - | custos ingest --to DIR), or use custos remote")
+		}
+		sw, err := streamstore.NewWriter(stdout)
+		return sw, "", err
+	}
 	if to == "" {
 		return nil, "", usageErr("--to is required: a directory or s3://bucket/prefix that will hold the collection")
 	}

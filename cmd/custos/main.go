@@ -47,6 +47,7 @@ var commands = map[string]command{
 	"countersign": {"review and countersign a signed collection (second responder)", runCountersignCmd},
 	"report":      {"print a chain-of-custody form", runReportCmd},
 	"fetch":       {"copy a collection home, verify it, optionally decrypt it", runFetchCmd},
+	"ingest":      {"store a collection streamed by collect --to - (over SSH)", runIngestCmd},
 	"version":     {"print the version", runVersionCmd},
 }
 

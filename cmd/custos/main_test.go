@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -52,12 +53,25 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			// flipbyte FILE OFFSET: flip the lowest bit of one byte; a
 			// negative offset counts from the end.
 			"flipbyte": func(ts *testscript.TestScript, neg bool, args []string) {
-				if len(args) != 2 {
-					ts.Fatalf("usage: flipbyte FILE OFFSET")
+				if len(args) != 2 && len(args) != 3 {
+					ts.Fatalf("usage: flipbyte FILE OFFSET [AFTER]")
 				}
 				p := ts.MkAbs(args[0])
 				b, err := os.ReadFile(p)
 				ts.Check(err)
+				if len(args) == 3 {
+					// flipbyte FILE OFFSET AFTER: OFFSET counts from the first
+					// occurrence of the string AFTER.
+					i := strings.Index(string(b), args[2])
+					if i < 0 {
+						ts.Fatalf("%s not in %s", args[2], args[0])
+					}
+					n, err := strconv.Atoi(args[1])
+					ts.Check(err)
+					b[i+n] ^= 1
+					ts.Check(os.WriteFile(p, b, 0o600))
+					return
+				}
 				off, err := strconv.Atoi(args[1])
 				ts.Check(err)
 				if off < 0 {
@@ -97,6 +111,19 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 				if (got == want) == neg {
 					ts.Fatalf("%s exited %d, want %d", args[1], got, want)
 				}
+			},
+			// truncate FILE N: keep the first N bytes; a negative N drops
+			// that many from the end.
+			"truncate": func(ts *testscript.TestScript, neg bool, args []string) {
+				p := ts.MkAbs(args[0])
+				b, err := os.ReadFile(p)
+				ts.Check(err)
+				n, err := strconv.Atoi(args[1])
+				ts.Check(err)
+				if n < 0 {
+					n += len(b)
+				}
+				ts.Check(os.WriteFile(p, b[:n], 0o600))
 			},
 			// mkfifo PATH
 			"mkfifo": func(ts *testscript.TestScript, neg bool, args []string) {

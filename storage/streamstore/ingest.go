@@ -41,7 +41,7 @@ var (
 
 // keyRE is what a key inside a collection may look like; the stream comes
 // from a breached host, so nothing else is written.
-var keyRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}/[A-Za-z0-9._-]{1,64}/[A-Za-z0-9._-]{1,64}/(manifest\.json|manifest\.json\.sha256|SHA256SUMS|artifacts/[A-Za-z0-9._-]{1,200}|log/[A-Za-z0-9._-]{1,100})$`)
+var keyRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}/[A-Za-z0-9._-]{1,64}/[A-Za-z0-9._-]{1,64}/(manifest\.json|manifest\.json\.sha256|SHA256SUMS|started\.json|artifacts/[A-Za-z0-9._-]{1,200}|log/[A-Za-z0-9._-]{1,100})$`)
 
 // Ingest reads a stream from r and stores its objects in dst, checking each
 // object's size and SHA-256 as it arrives. It never stops at the first bad
@@ -75,7 +75,14 @@ type ingest struct {
 	frames uint64
 }
 
-func (in *ingest) fail(err error) { in.res.Err = err }
+// fail records why the stream stopped; a damaged object named earlier
+// stays named, the stop is added to it.
+func (in *ingest) fail(err error) {
+	if in.res.Err != nil {
+		err = fmt.Errorf("%w; then %v", in.res.Err, err)
+	}
+	in.res.Err = err
+}
 
 func (in *ingest) run(r io.Reader) {
 	cr := &counter{r: r}
