@@ -18,10 +18,11 @@ import (
 )
 
 type ingestOptions struct {
-	to     string
-	from   string
-	source string
-	s3     s3Options
+	to      string
+	from    string
+	source  string
+	details map[string]string // more for the stored event's record
+	s3      s3Options
 }
 
 const ingestExample = `  ssh root@web01 /tmp/custos collect --case INC-42 -R team.pub --to - | custos ingest --to /srv/evidence
@@ -54,7 +55,7 @@ func runIngestCmd(ctx context.Context, args []string, std stdio) error {
 	} else if fh, ok := std.in.(*os.File); ok && ui.IsTerminal(fh) {
 		return usageErr("ingest reads a stream on stdin, which is a terminal: pipe custos collect --to - into it, or give --from FILE")
 	}
-	code, err := ingest(ctx, in, o, std)
+	code, _, err := ingest(ctx, in, o, std)
 	if err != nil {
 		return err
 	}
@@ -65,10 +66,10 @@ func runIngestCmd(ctx context.Context, args []string, std stdio) error {
 // when the stream was cut short, a manifest of what did arrive. The first
 // result carries the exit code of a finished ingest (nil: complete); the
 // second is a failure to ingest at all.
-func ingest(ctx context.Context, in io.Reader, o ingestOptions, std stdio) (error, error) {
+func ingest(ctx context.Context, in io.Reader, o ingestOptions, std stdio) (code error, prefix string, err error) {
 	dst, warn, err := openForWrite(ctx, o.to, &o.s3, map[string]string{"retention": o.s3.retention}, nil)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if warn != "" {
 		fmt.Fprintf(std.err, "custos: warning: %s\n", warn)
@@ -82,7 +83,7 @@ func ingest(ctx context.Context, in io.Reader, o ingestOptions, std stdio) (erro
 	}
 	res := streamstore.Ingest(ctx, in, dst, opts)
 	if res.Prefix == "" {
-		return nil, &exitError{code: exitFatal, err: fmt.Errorf("nothing arrived: %v", res.Err)}
+		return nil, "", &exitError{code: exitFatal, err: fmt.Errorf("nothing arrived: %v", res.Err)}
 	}
 	stored := map[string]bool{}
 	for _, s := range res.Stored {
@@ -93,6 +94,9 @@ func ingest(ctx context.Context, in io.Reader, o ingestOptions, std stdio) (erro
 		fmt.Fprintf(std.err, "custos: FAIL %s: did not arrive whole; not stored\n", k)
 	}
 	details := map[string]string{"source": o.source, "stream_bytes": fmt.Sprint(res.Bytes), "objects": fmt.Sprint(len(res.Stored))}
+	for k, v := range o.details {
+		details[k] = v
+	}
 	complete := res.Complete && res.Err == nil
 	if !complete {
 		details["error"] = res.Err.Error()
@@ -103,25 +107,25 @@ func ingest(ctx context.Context, in io.Reader, o ingestOptions, std stdio) (erro
 		// stream's notes, so it can be verified and signed like the rest.
 		m, err := reconstruct(res, stored, dst)
 		if err != nil {
-			return nil, &exitError{code: exitFatal, err: fmt.Errorf("the stream ended before its manifest and cannot be described: %v; %d objects are stored under %s/%s", err, len(res.Stored), dst, res.Prefix)}
+			return nil, "", &exitError{code: exitFatal, err: fmt.Errorf("the stream ended before its manifest and cannot be described: %v; %d objects are stored under %s/%s", err, len(res.Stored), dst, res.Prefix)}
 		}
 		if err := collect.Finish(ctx, dst, m, func(name string) storage.CreateOptions { return opts(res.Prefix + name) }); err != nil {
-			return nil, fmt.Errorf("write the manifest of what arrived: %w", err)
+			return nil, "", fmt.Errorf("write the manifest of what arrived: %w", err)
 		}
 		details["note"] = "stream incomplete: manifest written by ingest from the stream's notes"
 		fmt.Fprintf(std.err, "custos: wrote a manifest of what arrived (status incomplete)\n")
 	}
 	r, err := custody.Verify(ctx, dst, res.Prefix, custody.VerifyOptions{})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if r.Manifest == nil {
-		return nil, &exitError{code: exitFatal, err: fmt.Errorf("the manifest that arrived cannot be read: %v", r.Problems)}
+		return nil, "", &exitError{code: exitFatal, err: fmt.Errorf("the manifest that arrived cannot be read: %v", r.Problems)}
 	}
 	prev, prevBytes := custody.Last(r.Log)
 	rec := custody.NextRecord(prev, prevBytes, custody.EventStored, r.Manifest, r.ManifestSHA256, actor("", ""), details)
 	if err := custody.AppendLog(ctx, dst, res.Prefix, rec, nil, opts(res.Prefix+"log")); err != nil {
-		return nil, fmt.Errorf("stored, but the custody log record was not: %w", err)
+		return nil, "", fmt.Errorf("stored, but the custody log record was not: %w", err)
 	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(std.err, "custos: FAIL %s\n", p)
@@ -130,14 +134,12 @@ func ingest(ctx context.Context, in io.Reader, o ingestOptions, std stdio) (erro
 		map[bool]string{true: "ingested", false: "ingested INCOMPLETE"}[complete && r.OK()],
 		r.Manifest.Case.ID, r.Manifest.Host.Hostname, r.Manifest.CollectionID, r.Manifest.Status)
 	switch {
-	case !complete || !r.OK() || r.Manifest.Status == "incomplete":
-		return exitWith(exitPartial), nil
-	case r.Manifest.Status == "partial":
-		return exitWith(exitPartial), nil
+	case !complete || !r.OK() || r.Manifest.Status == "incomplete" || r.Manifest.Status == "partial":
+		return exitWith(exitPartial), res.Prefix, nil
 	case r.Manifest.Status == "failed":
-		return exitWith(exitFatal), nil
+		return exitWith(exitFatal), res.Prefix, nil
 	}
-	return nil, nil
+	return nil, res.Prefix, nil
 }
 
 // artifactOf names the artifact an object key belongs to, for its tag:

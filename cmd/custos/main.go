@@ -48,6 +48,7 @@ var commands = map[string]command{
 	"report":      {"print a chain-of-custody form", runReportCmd},
 	"fetch":       {"copy a collection home, verify it, optionally decrypt it", runFetchCmd},
 	"ingest":      {"store a collection streamed by collect --to - (over SSH)", runIngestCmd},
+	"remote":      {"collect from a host over SSH, streaming the evidence home", runRemoteCmd},
 	"version":     {"print the version", runVersionCmd},
 }
 
