@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -227,6 +226,3 @@ func (h *hashWriter) sum() storage.Digest {
 	h.h.Sum(d[:0])
 	return d
 }
-
-// ErrInterrupted marks a collection stopped by a signal or deadline.
-var ErrInterrupted = errors.New("collection interrupted")

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
-	"strings"
 
 	"github.com/custos-ir/custos/storage"
 )
@@ -53,17 +52,4 @@ func ParseSums(data []byte) (map[string]storage.Digest, error) {
 		out[name] = d
 	}
 	return out, sc.Err()
-}
-
-// ParseDigestLine reads a one-line sha256sum file and checks it names name.
-func ParseDigestLine(data []byte, name string) (storage.Digest, error) {
-	sums, err := ParseSums(data)
-	if err != nil {
-		return storage.Digest{}, err
-	}
-	d, ok := sums[name]
-	if !ok || len(sums) != 1 {
-		return storage.Digest{}, fmt.Errorf("want exactly one line for %s", strings.TrimSpace(name))
-	}
-	return d, nil
 }
