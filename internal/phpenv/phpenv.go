@@ -1,0 +1,508 @@
+// Package phpenv reads Magento's database settings from app/etc/env.php
+// (Magento 2) and app/etc/local.xml (Magento 1) without running PHP: a small
+// parser for the literal array syntax those files use. Anything that is not
+// a literal (a function call, a constant, concatenation, an interpolated
+// string) is an error naming its line and column, never evaluated.
+package phpenv
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
+	"time"
+)
+
+// Array is a PHP array: keys in order (integer keys as decimal strings).
+type Array struct {
+	Keys   []string
+	Values map[string]any // string, int64, float64, bool, nil, *Array
+}
+
+// Get walks nested arrays by key; nil when a step is missing.
+func (a *Array) Get(path ...string) any {
+	var v any = a
+	for _, k := range path {
+		arr, ok := v.(*Array)
+		if !ok {
+			return nil
+		}
+		v = arr.Values[k]
+	}
+	return v
+}
+
+// String returns a string (or a number as text) at path, "" otherwise.
+func (a *Array) String(path ...string) string {
+	switch v := a.Get(path...).(type) {
+	case string:
+		return v
+	case int64:
+		return strconv.FormatInt(v, 10)
+	}
+	return ""
+}
+
+type parser struct {
+	src  string
+	pos  int
+	line int
+	col  int
+}
+
+func (p *parser) errf(format string, args ...any) error {
+	return fmt.Errorf("line %d:%d: %s", p.line, p.col, fmt.Sprintf(format, args...))
+}
+
+func (p *parser) peek() byte {
+	if p.pos < len(p.src) {
+		return p.src[p.pos]
+	}
+	return 0
+}
+
+func (p *parser) advance(n int) {
+	for i := 0; i < n && p.pos < len(p.src); i++ {
+		if p.src[p.pos] == '\n' {
+			p.line++
+			p.col = 1
+		} else {
+			p.col++
+		}
+		p.pos++
+	}
+}
+
+func (p *parser) skip() error {
+	for p.pos < len(p.src) {
+		c := p.src[p.pos]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			p.advance(1)
+		case c == '#' || strings.HasPrefix(p.src[p.pos:], "//"):
+			for p.pos < len(p.src) && p.src[p.pos] != '\n' {
+				p.advance(1)
+			}
+		case strings.HasPrefix(p.src[p.pos:], "/*"):
+			end := strings.Index(p.src[p.pos+2:], "*/")
+			if end < 0 {
+				return p.errf("unterminated comment")
+			}
+			p.advance(end + 4)
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+func (p *parser) accept(s string) bool {
+	if strings.HasPrefix(p.src[p.pos:], s) {
+		p.advance(len(s))
+		return true
+	}
+	return false
+}
+
+func (p *parser) acceptWord(w string) bool {
+	if len(p.src)-p.pos >= len(w) && strings.EqualFold(p.src[p.pos:p.pos+len(w)], w) {
+		next := p.pos + len(w)
+		if next == len(p.src) || !isIdent(p.src[next]) {
+			p.advance(len(w))
+			return true
+		}
+	}
+	return false
+}
+
+func isIdent(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// ParseArray parses `<?php return [ ... ];` (or `array( ... )`).
+func ParseArray(src []byte) (*Array, error) {
+	p := &parser{src: string(src), line: 1, col: 1}
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	if !p.accept("<?php") {
+		return nil, p.errf("does not start with <?php")
+	}
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	if !p.acceptWord("return") {
+		return nil, p.errf("want `return [...]`")
+	}
+	v, err := p.value(0)
+	if err != nil {
+		return nil, err
+	}
+	arr, ok := v.(*Array)
+	if !ok {
+		return nil, p.errf("returns a %T, not an array", v)
+	}
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	p.accept(";")
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	p.accept("?>")
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	if p.pos != len(p.src) {
+		return nil, p.errf("unexpected text after the array")
+	}
+	return arr, nil
+}
+
+const maxDepth = 64
+
+func (p *parser) value(depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, p.errf("arrays nested too deep")
+	}
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	switch c := p.peek(); {
+	case c == '[':
+		p.advance(1)
+		return p.array("]", depth)
+	case p.acceptWord("array"):
+		if err := p.skip(); err != nil {
+			return nil, err
+		}
+		if !p.accept("(") {
+			return nil, p.errf("want ( after array")
+		}
+		return p.array(")", depth)
+	case c == '\'':
+		return p.single()
+	case c == '"':
+		return p.double()
+	case c == '-' || c == '+' || c >= '0' && c <= '9' || c == '.':
+		return p.number()
+	case p.acceptWord("true"):
+		return true, nil
+	case p.acceptWord("false"):
+		return false, nil
+	case p.acceptWord("null"):
+		return nil, nil
+	case c == 0:
+		return nil, p.errf("unexpected end of file")
+	}
+	return nil, p.errf("not a literal value (only arrays, strings, numbers, true, false and null are read, never evaluated)")
+}
+
+func (p *parser) array(end string, depth int) (*Array, error) {
+	a := &Array{Values: map[string]any{}}
+	next := int64(0)
+	for {
+		if err := p.skip(); err != nil {
+			return nil, err
+		}
+		if p.accept(end) {
+			return a, nil
+		}
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.skip(); err != nil {
+			return nil, err
+		}
+		var key string
+		if p.accept("=>") {
+			switch k := v.(type) {
+			case string:
+				key = k
+				if n, err := strconv.ParseInt(k, 10, 64); err == nil && strconv.FormatInt(n, 10) == k && n >= next {
+					next = n + 1
+				}
+			case int64:
+				key = strconv.FormatInt(k, 10)
+				if k >= next {
+					next = k + 1
+				}
+			default:
+				return nil, p.errf("array key must be a string or integer")
+			}
+			if v, err = p.value(depth + 1); err != nil {
+				return nil, err
+			}
+		} else {
+			key = strconv.FormatInt(next, 10)
+			next++
+		}
+		if _, dup := a.Values[key]; !dup {
+			a.Keys = append(a.Keys, key)
+		}
+		a.Values[key] = v
+		if err := p.skip(); err != nil {
+			return nil, err
+		}
+		if p.accept(",") {
+			continue
+		}
+		if p.accept(end) {
+			return a, nil
+		}
+		return nil, p.errf("want , or %s", end)
+	}
+}
+
+func (p *parser) single() (string, error) {
+	p.advance(1)
+	var b strings.Builder
+	for p.pos < len(p.src) {
+		c := p.src[p.pos]
+		switch {
+		case c == '\'':
+			p.advance(1)
+			return b.String(), nil
+		case c == '\\' && p.pos+1 < len(p.src) && (p.src[p.pos+1] == '\'' || p.src[p.pos+1] == '\\'):
+			b.WriteByte(p.src[p.pos+1])
+			p.advance(2)
+		default:
+			b.WriteByte(c)
+			p.advance(1)
+		}
+	}
+	return "", p.errf("unterminated string")
+}
+
+func (p *parser) double() (string, error) {
+	p.advance(1)
+	var b strings.Builder
+	for p.pos < len(p.src) {
+		c := p.src[p.pos]
+		switch c {
+		case '"':
+			p.advance(1)
+			return b.String(), nil
+		case '$':
+			if p.pos+1 < len(p.src) && (isIdent(p.src[p.pos+1]) || p.src[p.pos+1] == '{') {
+				return "", p.errf("variable in a double-quoted string: not evaluated")
+			}
+			b.WriteByte(c)
+			p.advance(1)
+		case '\\':
+			if p.pos+1 >= len(p.src) {
+				return "", p.errf("unterminated string")
+			}
+			e := p.src[p.pos+1]
+			switch e {
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case 'r':
+				b.WriteByte('\r')
+			case 'v':
+				b.WriteByte('\v')
+			case 'f':
+				b.WriteByte('\f')
+			case 'e':
+				b.WriteByte(27)
+			case '0':
+				b.WriteByte(0)
+			case '\\', '"', '$':
+				b.WriteByte(e)
+			case 'x':
+				if p.pos+3 < len(p.src) {
+					if v, err := strconv.ParseUint(p.src[p.pos+2:p.pos+4], 16, 8); err == nil {
+						b.WriteByte(byte(v))
+						p.advance(4)
+						continue
+					}
+				}
+				b.WriteString(`\x`)
+			default:
+				b.WriteByte('\\')
+				b.WriteByte(e)
+			}
+			p.advance(2)
+		default:
+			b.WriteByte(c)
+			p.advance(1)
+		}
+	}
+	return "", p.errf("unterminated string")
+}
+
+var numRE = regexp.MustCompile(`^[-+]?(\d[\d_]*(\.\d*)?|\.\d+)([eE][-+]?\d+)?`)
+
+func (p *parser) number() (any, error) {
+	m := numRE.FindString(p.src[p.pos:])
+	if m == "" {
+		return nil, p.errf("bad number")
+	}
+	p.advance(len(m))
+	clean := strings.ReplaceAll(m, "_", "")
+	if n, err := strconv.ParseInt(clean, 10, 64); err == nil {
+		return n, nil
+	}
+	f, err := strconv.ParseFloat(clean, 64)
+	if err != nil {
+		return nil, p.errf("bad number %q", m)
+	}
+	return f, nil
+}
+
+// DB is a Magento store's database connection.
+type DB struct {
+	Host        string
+	Port        int
+	Socket      string
+	Name        string
+	User        string
+	Password    string
+	TablePrefix string
+	Source      string // "env.php" or "local.xml"
+}
+
+// String names the database without the password.
+func (d DB) String() string {
+	where := d.Socket
+	if where == "" {
+		where = fmt.Sprintf("%s:%d", d.Host, d.Port)
+	}
+	return fmt.Sprintf("%s@%s/%s (from %s)", d.User, where, d.Name, d.Source)
+}
+
+var prefixRE = regexp.MustCompile(`^[A-Za-z0-9_]{0,32}$`)
+
+// ErrNoDB is returned when a file holds no database connection.
+var ErrNoDB = errors.New("no database connection configured")
+
+// MagentoDB reads db.connection.default and db.table_prefix from env.php.
+func MagentoDB(envPHP []byte) (DB, error) {
+	a, err := ParseArray(envPHP)
+	if err != nil {
+		return DB{}, fmt.Errorf("env.php: %w", err)
+	}
+	c := []string{"db", "connection", "default"}
+	host := a.String(append(c, "host")...)
+	if host == "" && a.Get(c...) == nil {
+		return DB{}, fmt.Errorf("env.php: %w (db.connection.default)", ErrNoDB)
+	}
+	d := DB{Name: a.String(append(c, "dbname")...), User: a.String(append(c, "username")...),
+		Password: a.String(append(c, "password")...), TablePrefix: a.String("db", "table_prefix"), Source: "env.php"}
+	if err := d.setHost(host); err != nil {
+		return DB{}, err
+	}
+	return d, d.validate()
+}
+
+// setHost reads localhost, host:port, [v6]:port, /path.sock and
+// localhost:/path.sock.
+func (d *DB) setHost(h string) error {
+	d.Port = 3306
+	switch {
+	case h == "":
+		d.Host = "localhost"
+	case strings.HasPrefix(h, "/"):
+		d.Socket = h
+	case strings.Contains(h, ":/"):
+		i := strings.Index(h, ":/")
+		d.Host, d.Socket = h[:i], h[i+1:]
+	case strings.HasPrefix(h, "["):
+		end := strings.Index(h, "]")
+		if end < 0 {
+			return fmt.Errorf("host %q: unterminated [", h)
+		}
+		d.Host = h[1:end]
+		if rest := h[end+1:]; strings.HasPrefix(rest, ":") {
+			p, err := strconv.Atoi(rest[1:])
+			if err != nil {
+				return fmt.Errorf("host %q: bad port", h)
+			}
+			d.Port = p
+		}
+	case strings.Count(h, ":") == 1:
+		host, port, _ := strings.Cut(h, ":")
+		p, err := strconv.Atoi(port)
+		if err != nil || p <= 0 || p > 65535 {
+			return fmt.Errorf("host %q: bad port", h)
+		}
+		d.Host, d.Port = host, p
+	default:
+		d.Host = h
+	}
+	return nil
+}
+
+func (d DB) validate() error {
+	if !prefixRE.MatchString(d.TablePrefix) {
+		return fmt.Errorf("table prefix %q is not an identifier (letters, digits, _): refusing to put it in a query", d.TablePrefix)
+	}
+	if d.Name == "" {
+		return fmt.Errorf("%s names no database (dbname)", d.Source)
+	}
+	return nil
+}
+
+// MagentoLocalXML reads Magento 1's app/etc/local.xml.
+func MagentoLocalXML(b []byte) (DB, error) {
+	var doc struct {
+		Resources struct {
+			DB struct {
+				Prefix string `xml:"table_prefix"`
+			} `xml:"db"`
+			Setup struct {
+				Conn struct {
+					Host     string `xml:"host"`
+					User     string `xml:"username"`
+					Password string `xml:"password"`
+					Name     string `xml:"dbname"`
+				} `xml:"connection"`
+			} `xml:"default_setup"`
+		} `xml:"global>resources"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		return DB{}, fmt.Errorf("local.xml: %v", err)
+	}
+	c := doc.Resources.Setup.Conn
+	if c.Host == "" && c.Name == "" {
+		return DB{}, fmt.Errorf("local.xml: %w (global/resources/default_setup/connection)", ErrNoDB)
+	}
+	d := DB{Name: strings.TrimSpace(c.Name), User: strings.TrimSpace(c.User), Password: c.Password,
+		TablePrefix: strings.TrimSpace(doc.Resources.DB.Prefix), Source: "local.xml"}
+	if err := d.setHost(strings.TrimSpace(c.Host)); err != nil {
+		return DB{}, err
+	}
+	return d, d.validate()
+}
+
+// DSN is the go-sql-driver/mysql connection string, with timeouts so a
+// stuck server cannot hang a collection.
+func (d DB) DSN() string {
+	c := mysql.NewConfig()
+	c.User, c.Passwd, c.DBName = d.User, d.Password, d.Name
+	if d.Socket != "" {
+		c.Net, c.Addr = "unix", d.Socket
+	} else {
+		c.Net = "tcp"
+		host := d.Host
+		if host == "localhost" {
+			host = "127.0.0.1"
+		}
+		c.Addr = fmt.Sprintf("%s:%d", host, d.Port)
+		if strings.Contains(host, ":") {
+			c.Addr = fmt.Sprintf("[%s]:%d", host, d.Port)
+		}
+	}
+	c.ParseTime = false
+	c.Timeout = 10 * time.Second
+	c.ReadTimeout = 10 * time.Minute
+	c.Params = map[string]string{"charset": "utf8mb4"}
+	return c.FormatDSN()
+}
