@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/custos-ir/custos/custody"
@@ -16,8 +17,9 @@ import (
 
 // FileOptions limits how one file is taken.
 type FileOptions struct {
-	MaxSize  int64 // 0: no limit; larger files are recorded, not read
-	HashOnly bool  // read and hash, but keep only the record
+	MaxSize  int64    // 0: no limit; larger files are recorded, not read
+	HashOnly bool     // read and hash, but keep only the record
+	Flag     []string // settings to flag when a line sets them (files up to 4 MiB)
 }
 
 // openFile is openEvidence; tests replace it to simulate files that
@@ -97,10 +99,18 @@ func (r *FileReader) Add(ctx context.Context, tw *tarWriter, path string, opt Fi
 		rec.Stored = true
 	}
 	h := sha256.New()
+	var fl *flagScanner
+	if len(opt.Flag) > 0 && rec.Size <= 4<<20 {
+		fl = &flagScanner{keys: opt.Flag}
+		dst = io.MultiWriter(dst, fl)
+	}
 	// Exactly the size seen at stat time goes into the tar: a log that grows
 	// while we read is captured as it was; one that shrinks is padded and
 	// the record says so.
 	n, rerr := copyFile(ctx, io.MultiWriter(dst, h), f, rec.Size)
+	if fl != nil {
+		rec.Flags = fl.finish()
+	}
 	if _, isW := asWriteErr(rerr); isW {
 		return rec, rerr
 	}
@@ -233,4 +243,53 @@ func tarHeader(rec custody.File, typ byte) *tar.Header {
 		h.ChangeTime = *rec.Ctime
 	}
 	return h
+}
+
+// flagScanner looks at each line as the file streams past and keeps the
+// lines that set one of keys to a non-empty value (key = value, key value).
+type flagScanner struct {
+	keys []string
+	line []byte
+	n    int
+	hits []string
+}
+
+func (f *flagScanner) Write(p []byte) (int, error) {
+	for _, c := range p {
+		if c == '\n' {
+			f.check()
+			continue
+		}
+		if len(f.line) < 4096 {
+			f.line = append(f.line, c)
+		}
+	}
+	return len(p), nil
+}
+
+func (f *flagScanner) check() {
+	f.n++
+	l := strings.TrimSpace(string(f.line))
+	f.line = f.line[:0]
+	if l == "" || l[0] == ';' || l[0] == '#' {
+		return
+	}
+	for _, k := range f.keys {
+		rest, ok := strings.CutPrefix(l, k)
+		if !ok {
+			continue
+		}
+		rest = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(rest), "="))
+		rest = strings.Trim(rest, `"'`)
+		if rest != "" && !strings.EqualFold(rest, "none") && len(f.hits) < 20 {
+			f.hits = append(f.hits, fmt.Sprintf("line %d: %s", f.n, l))
+		}
+	}
+}
+
+func (f *flagScanner) finish() []string {
+	if len(f.line) > 0 {
+		f.check()
+	}
+	return f.hits
 }

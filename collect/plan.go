@@ -24,12 +24,14 @@ type PlanOptions struct {
 	// Live finds live-state sources by name (the platform's package).
 	Live func(name string) (StreamFunc, bool)
 	GOOS string // defaults to runtime.GOOS
+	// Warn receives what the responder should know about the plan.
+	Warn func(string)
 }
 
 // kindRank orders a collection by volatility: live state, then the
 // timeline (before any file is read, so reading cannot disturb it), then
 // files, then everything else.
-var kindRank = map[string]int{"live": 0, "bodyfile": 1, "files": 2}
+var kindRank = map[string]int{"live": 0, "bodyfile": 1, "files": 2, "mysql": 3}
 
 // Plan turns a profile into the ordered steps of a collection.
 func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
@@ -37,9 +39,35 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 	if goos == "" {
 		goos = runtime.GOOS
 	}
+	if o.Warn == nil {
+		o.Warn = func(string) {}
+	}
 	vars, err := p.Values(o.Vars)
 	if err != nil {
 		return nil, err
+	}
+	// Variables still empty are discovered on the host where the profile
+	// says how; artifacts needing one that stays empty are skipped, with
+	// what to do.
+	unresolved := map[string]string{}
+	for name, v := range p.Variables {
+		if vars[name] != "" {
+			continue
+		}
+		switch v.Discover {
+		case "magento":
+			root, others := DiscoverMagento()
+			if root == "" {
+				unresolved[name] = "no Magento root found (no app/etc/env.php or local.xml where shops usually live): pass --set " + name + "=DIR"
+				continue
+			}
+			vars[name] = root
+			if len(others) > 0 {
+				o.Warn(fmt.Sprintf("found several Magento roots: using %s; others: %v (collect them with --set %s=DIR)", root, others, name))
+			}
+		default:
+			unresolved[name] = "profile variable " + name + " has no value: pass --set " + name + "=VALUE"
+		}
 	}
 	exp := func(ss []string) ([]string, error) {
 		out := make([]string, len(ss))
@@ -54,6 +82,10 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 	var steps []Planned
 	for _, a := range p.Artifacts {
 		a := a
+		if why := needsUnresolved(&a, unresolved); why != "" {
+			steps = append(steps, Planned{Desc: Description{Name: a.Name, Kind: a.Kind()}, Skip: why})
+			continue
+		}
 		platform := a.Platform
 		if platform == "" {
 			platform = p.Platform
@@ -77,8 +109,16 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 				return nil, err
 			}
 			f := &Files{Name: a.Name, Patterns: paths, Excludes: excl,
-				Options: FileOptions{MaxSize: int64(a.Files.MaxSize), HashOnly: a.Files.HashOnly}}
+				Options: FileOptions{MaxSize: int64(a.Files.MaxSize), HashOnly: a.Files.HashOnly, Flag: a.Files.Flag}}
 			st.Source, st.Desc = f, f.Describe()
+		case a.MySQL != nil:
+			m := *a.MySQL
+			m.MagentoRoot = filepath.FromSlash(profiles.Expand(m.MagentoRoot, vars))
+			for _, f := range []*string{&m.Host, &m.Socket, &m.User, &m.Database, &m.Prefix} {
+				*f = profiles.Expand(*f, vars)
+			}
+			src := &MySQLSource{Name: a.Name, Spec: m}
+			st.Source, st.Desc = src, src.Describe()
 		case a.Bodyfile != nil:
 			roots, err := exp(a.Bodyfile.Roots)
 			if err != nil {
@@ -108,6 +148,15 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 		return rank(steps[i].Desc.Kind) < rank(steps[j].Desc.Kind)
 	})
 	return steps, nil
+}
+
+func needsUnresolved(a *profiles.Artifact, unresolved map[string]string) string {
+	for name, why := range unresolved {
+		if a.Uses(name) {
+			return why
+		}
+	}
+	return ""
 }
 
 func rank(kind string) int {

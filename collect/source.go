@@ -78,6 +78,9 @@ func (e *Emitter) AddFile(ctx context.Context, path string, opt FileOptions) err
 	}
 	rec, err := e.files.Add(ctx, e.tar, path, opt)
 	e.art.Files = append(e.art.Files, rec)
+	for _, f := range rec.Flags {
+		e.Warn("FLAG %s: %s", path, f)
+	}
 	return err
 }
 

@@ -179,6 +179,8 @@ type File struct {
 	Method string `json:"method,omitempty"`
 	Error  string `json:"error,omitempty"`
 	Note   string `json:"note,omitempty"`
+	// Flags are lines that set a setting the profile asked to flag.
+	Flags []string `json:"flags,omitempty"`
 }
 
 // Marshal returns the manifest's canonical bytes: indented JSON with a

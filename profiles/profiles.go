@@ -40,6 +40,15 @@ type Profile struct {
 type Variable struct {
 	Default     string `yaml:"default"`
 	Description string `yaml:"description"`
+	// Discover names a search custos runs when the responder gave no
+	// value and there is no default ("magento": where shops usually live).
+	Discover string `yaml:"discover,omitempty"`
+}
+
+// Uses reports whether an artifact refers to variable name.
+func (a *Artifact) Uses(name string) bool {
+	b, _ := yaml.Marshal(a)
+	return strings.Contains(string(b), "${"+name+"}")
 }
 
 // Artifact is one unit of evidence; exactly one source kind is set.
@@ -49,6 +58,7 @@ type Artifact struct {
 	Live        string    `yaml:"live,omitempty"`
 	Files       *Files    `yaml:"files,omitempty"`
 	Bodyfile    *Bodyfile `yaml:"bodyfile,omitempty"`
+	MySQL       *MySQL    `yaml:"mysql,omitempty"`
 	// Platform restricts one artifact to a platform.
 	Platform string `yaml:"platform,omitempty"`
 }
@@ -59,6 +69,39 @@ type Files struct {
 	Exclude  []string `yaml:"exclude,omitempty"`
 	MaxSize  Size     `yaml:"max_size,omitempty"`
 	HashOnly bool     `yaml:"hash_only,omitempty"`
+	// Flag lists settings worth a responder's eye (auto_prepend_file):
+	// a line of a collected file that sets one to a non-empty value is
+	// recorded as a warning on the artifact.
+	Flag []string `yaml:"flag,omitempty"`
+}
+
+// MySQL dumps tables of a MySQL or MariaDB database in one snapshot.
+type MySQL struct {
+	// MagentoRoot reads the connection from app/etc/env.php (Magento 2) or
+	// app/etc/local.xml (Magento 1) under it, and dumps Magento's plan.
+	MagentoRoot string `yaml:"magento_root,omitempty"`
+	// Or a connection given here; the password comes from the environment
+	// variable CUSTOS_MYSQL_PASSWORD, never from a file or flag.
+	Host     string `yaml:"host,omitempty"`
+	Port     int    `yaml:"port,omitempty"`
+	Socket   string `yaml:"socket,omitempty"`
+	User     string `yaml:"user,omitempty"`
+	Database string `yaml:"database,omitempty"`
+	Prefix   string `yaml:"table_prefix,omitempty"`
+	// Tables to dump; empty with magento_root means Magento's plan.
+	Tables    []MySQLTable `yaml:"tables,omitempty"`
+	Format    string       `yaml:"format,omitempty"` // sql (default) or tsv
+	Customers bool         `yaml:"customers,omitempty"`
+}
+
+// MySQLTable is one table to dump.
+type MySQLTable struct {
+	Name    string   `yaml:"name"`
+	Mode    string   `yaml:"mode,omitempty"` // rows, count, schema
+	Where   string   `yaml:"where,omitempty"`
+	Limit   int      `yaml:"limit,omitempty"`
+	Exclude []string `yaml:"exclude_columns,omitempty"`
+	Mask    []string `yaml:"mask_columns,omitempty"`
 }
 
 // Bodyfile is a timeline of directory trees.
@@ -76,6 +119,8 @@ func (a *Artifact) Kind() string {
 		return "files"
 	case a.Bodyfile != nil:
 		return "bodyfile"
+	case a.MySQL != nil:
+		return "mysql"
 	}
 	return ""
 }
@@ -204,8 +249,9 @@ func cleanYAMLError(err error) error {
 }
 
 var (
-	nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
-	varRE  = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+	nameRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+	identRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
+	varRE   = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 )
 
 func (p *Profile) validate() error {
@@ -225,13 +271,13 @@ func (p *Profile) validate() error {
 		}
 		seen[a.Name] = true
 		kinds := 0
-		for _, set := range []bool{a.Live != "", a.Files != nil, a.Bodyfile != nil} {
+		for _, set := range []bool{a.Live != "", a.Files != nil, a.Bodyfile != nil, a.MySQL != nil} {
 			if set {
 				kinds++
 			}
 		}
 		if kinds != 1 {
-			return fmt.Errorf("%s: give exactly one of live, files, bodyfile", where)
+			return fmt.Errorf("%s: give exactly one of live, files, bodyfile, mysql", where)
 		}
 		var pats []string
 		switch {
@@ -240,6 +286,28 @@ func (p *Profile) validate() error {
 				return fmt.Errorf("%s: files needs paths", where)
 			}
 			pats = append(append(pats, a.Files.Paths...), a.Files.Exclude...)
+		case a.MySQL != nil:
+			m := a.MySQL
+			if m.MagentoRoot == "" && m.Database == "" {
+				return fmt.Errorf("%s: mysql needs magento_root or database", where)
+			}
+			if m.MagentoRoot == "" && len(m.Tables) == 0 {
+				return fmt.Errorf("%s: mysql needs tables (or magento_root for Magento's plan)", where)
+			}
+			if m.Format != "" && m.Format != "sql" && m.Format != "tsv" {
+				return fmt.Errorf("%s: mysql format %q: want sql or tsv", where, m.Format)
+			}
+			for _, t := range m.Tables {
+				if !identRE.MatchString(t.Name) {
+					return fmt.Errorf("%s: table %q is not an identifier", where, t.Name)
+				}
+			}
+			if m.Prefix != "" && !identRE.MatchString(m.Prefix) {
+				return fmt.Errorf("%s: table_prefix %q is not an identifier", where, m.Prefix)
+			}
+			if m.MagentoRoot != "" {
+				pats = append(pats, m.MagentoRoot)
+			}
 		case a.Bodyfile != nil:
 			if len(a.Bodyfile.Roots) == 0 {
 				return fmt.Errorf("%s: bodyfile needs roots", where)

@@ -92,6 +92,7 @@ type collectSetup struct {
 	vars       map[string]string
 	store      storage.Store
 	warning    string
+	planNotes  []string
 }
 
 func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*collectSetup, error) {
@@ -143,7 +144,8 @@ func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*c
 		}
 		s.vars[k] = v
 	}
-	s.plan, err = collect.Plan(s.profile, collect.PlanOptions{Vars: s.vars, ExtraPaths: o.paths, Live: liveSource})
+	s.plan, err = collect.Plan(s.profile, collect.PlanOptions{Vars: s.vars, ExtraPaths: o.paths, Live: liveSource,
+		Warn: func(w string) { s.planNotes = append(s.planNotes, w) }})
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
@@ -185,9 +187,11 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 	}
 	m.Storage = custody.Storage{Location: s.store.String(),
 		Prefix: collect.CollectionPrefix(o.caseID, m.Host.Hostname, m.CollectionID), NoLock: isS3(o.to) && o.s3.noLock}
-	if s.warning != "" {
-		m.Warnings = append(m.Warnings, s.warning)
-		fmt.Fprintf(io.err, "custos: warning: %s\n", s.warning)
+	for _, w := range append([]string{s.warning}, s.planNotes...) {
+		if w != "" {
+			m.Warnings = append(m.Warnings, w)
+			fmt.Fprintf(io.err, "custos: warning: %s\n", w)
+		}
 	}
 	// The first object proves the destination takes writes before any
 	// evidence is read, and marks where a collection began even if it

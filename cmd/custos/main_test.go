@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -8,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -34,6 +38,19 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			switch cond {
 			case "root":
 				return os.Getuid() == 0, nil
+			case "mariadb":
+				// Under CI MariaDB must be there: true, and a missing server fails.
+				if os.Getenv("CI") == "true" {
+					return true, nil
+				}
+				c := mysql.NewConfig()
+				c.User, c.Net, c.Addr, c.Timeout = "root", "tcp", "127.0.0.1:3306", 2*time.Second
+				db, err := sql.Open("mysql", c.FormatDSN())
+				if err != nil {
+					return false, nil
+				}
+				defer db.Close()
+				return db.Ping() == nil, nil
 			case "interop":
 				// The Debian tools the interop stories run. Under CI they must
 				// be there: the condition is true and a missing tool fails.
@@ -124,6 +141,26 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 					n += len(b)
 				}
 				ts.Check(os.WriteFile(p, b[:n], 0o600))
+			},
+			// mysqlfixture VAR PREFIX: a new database on the test MariaDB
+			// holding the Magento-shaped fixture; VAR names it.
+			"mysqlfixture": func(ts *testscript.TestScript, neg bool, args []string) {
+				name := fmt.Sprintf("custos_cli_%d", time.Now().UnixNano()%1e9)
+				c := mysql.NewConfig()
+				c.User, c.Net, c.Addr, c.MultiStatements = "root", "tcp", "127.0.0.1:3306", true
+				db, err := sql.Open("mysql", c.FormatDSN())
+				ts.Check(err)
+				if err := db.Ping(); err != nil {
+					ts.Fatalf("MariaDB is not running on 127.0.0.1:3306 (start it: start-stop-daemon --start --background --exec /usr/sbin/mariadbd)")
+				}
+				_, err = db.Exec("CREATE DATABASE " + name)
+				ts.Check(err)
+				ts.Defer(func() { db.Exec("DROP DATABASE " + name); db.Close() })
+				b, err := os.ReadFile("../../collect/mysqldump/testdata/magento.sql")
+				ts.Check(err)
+				_, err = db.Exec("USE " + name + ";" + strings.ReplaceAll(string(b), "PREFIX_", args[1]))
+				ts.Check(err)
+				ts.Setenv(args[0], name)
 			},
 			// mkfifo PATH
 			"mkfifo": func(ts *testscript.TestScript, neg bool, args []string) {
