@@ -42,6 +42,9 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 	if o.Warn == nil {
 		o.Warn = func(string) {}
 	}
+	if p.Platform != "any" && p.Platform != goos {
+		o.Warn(fmt.Sprintf("profile %s is for %s, this host runs %s: collecting only what applies", p.Name, p.Platform, goos))
+	}
 	vars, err := p.Values(o.Vars)
 	if err != nil {
 		return nil, err
@@ -82,13 +85,17 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 	var steps []Planned
 	for _, a := range p.Artifacts {
 		a := a
-		if why := needsUnresolved(&a, unresolved); why != "" {
-			steps = append(steps, Planned{Desc: Description{Name: a.Name, Kind: a.Kind()}, Skip: why})
-			continue
-		}
 		platform := a.Platform
 		if platform == "" {
 			platform = p.Platform
+		}
+		if platform != "any" && platform != goos {
+			steps = append(steps, Planned{Desc: Description{Name: a.Name, Kind: a.Kind()}, Skip: fmt.Sprintf("artifact is for %s, this host runs %s", platform, goos)})
+			continue
+		}
+		if why := needsUnresolved(&a, unresolved); why != "" {
+			steps = append(steps, Planned{Desc: Description{Name: a.Name, Kind: a.Kind()}, Skip: why})
+			continue
 		}
 		var st Planned
 		switch {
@@ -130,9 +137,6 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 			}
 			b := &Bodyfile{Name: a.Name, Roots: roots, Excludes: excl}
 			st.Source, st.Desc = b, b.Describe()
-		}
-		if platform != "any" && platform != goos {
-			st.Source, st.Skip = nil, fmt.Sprintf("artifact is for %s, this host runs %s", platform, goos)
 		}
 		steps = append(steps, st)
 	}

@@ -40,6 +40,7 @@ type collectOptions struct {
 	paths          []string
 	json           bool
 	quiet          bool
+	dryRun         bool
 	s3             s3Options
 }
 
@@ -64,6 +65,7 @@ func runCollectCmd(ctx context.Context, args []string, io stdio) error {
 	f.StringVar(&o.note, "note", "", "free `TEXT` for the record: why, what was seen")
 	f.BoolVar(&o.json, "json", false, "progress as JSON events on stderr")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only failures and the summary")
+	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan (each artifact, what it matches, estimated size) without reading any file's content")
 	o.s3.flags(f, true)
 	if err := parseFlags(f, args); err != nil {
 		return err
@@ -97,8 +99,11 @@ type collectSetup struct {
 
 func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*collectSetup, error) {
 	var s collectSetup
-	if o.caseID == "" {
+	if o.caseID == "" && !o.dryRun {
 		return nil, usageErr("--case is required: the incident or case ID this evidence belongs to")
+	}
+	if o.dryRun && o.caseID == "" {
+		o.caseID = "dry-run"
 	}
 	if !caseRE.MatchString(o.caseID) {
 		return nil, usageErr("--case %q: use letters, digits, '.', '_' or '-' (at most 64)", o.caseID)
@@ -128,7 +133,7 @@ func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*c
 		s.recipients = append(s.recipients, rs...)
 	}
 	s.recipients = agekeys.Dedup(s.recipients)
-	if len(s.recipients) == 0 {
+	if len(s.recipients) == 0 && !o.dryRun {
 		return nil, usageErr("no recipient: give --recipient KEY or --recipients-file FILE with the response team's public key; nothing is collected unencrypted")
 	}
 	var err error
@@ -149,6 +154,9 @@ func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*c
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
+	if o.dryRun {
+		return &s, nil
+	}
 	s.store, s.warning, err = openForWrite(ctx, o.to, &o.s3, map[string]string{"retention": o.s3.retention, "case": o.caseID}, stdout)
 	if err != nil {
 		return nil, err
@@ -168,6 +176,9 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 	s, err := prepareCollect(ctx, o, io.out)
 	if err != nil {
 		return err
+	}
+	if o.dryRun {
+		return dryRun(ctx, s, io)
 	}
 	started := time.Now()
 	m := &custody.Manifest{
@@ -330,4 +341,28 @@ func objectOptions(st storage.Store, name string) storage.CreateOptions {
 		return storage.CreateOptions{Tags: map[string]string{"artifact": name}}
 	}
 	return storage.CreateOptions{}
+}
+
+// dryRun prints the plan to stderr; stdout stays for evidence only.
+func dryRun(ctx context.Context, s *collectSetup, io stdio) error {
+	fmt.Fprintf(io.err, "custos: plan of profile %s (sha256 %x), in order:\n", s.profile.Name, s.profile.SHA256)
+	for _, w := range s.planNotes {
+		fmt.Fprintf(io.err, "custos: warning: %s\n", w)
+	}
+	var total int64
+	for i, st := range s.plan {
+		if st.Skip != "" {
+			fmt.Fprintf(io.err, "%3d %-24s %-8s skipped: %s\n", i+1, st.Desc.Name, st.Desc.Kind, st.Skip)
+			continue
+		}
+		e := collect.DryRun(ctx, st)
+		total += e.Bytes
+		what := strings.Join(st.Desc.Sources, " ")
+		if len(what) > 100 {
+			what = what[:97] + "..."
+		}
+		fmt.Fprintf(io.err, "%3d %-24s %-8s %6d files %10s  %s  %s\n", i+1, st.Desc.Name, st.Desc.Kind, e.Files, ui.Bytes(e.Bytes), e.Note, what)
+	}
+	fmt.Fprintf(io.err, "custos: about %s to read; nothing was read or written\n", ui.Bytes(total))
+	return nil
 }

@@ -49,6 +49,7 @@ var commands = map[string]command{
 	"fetch":       {"copy a collection home, verify it, optionally decrypt it", runFetchCmd},
 	"ingest":      {"store a collection streamed by collect --to - (over SSH)", runIngestCmd},
 	"remote":      {"collect from a host over SSH, streaming the evidence home", runRemoteCmd},
+	"profiles":    {"list, show or validate collection profiles", runProfilesCmd},
 	"version":     {"print the version", runVersionCmd},
 }
 
