@@ -34,6 +34,9 @@ var sources = map[string]Func{
 	"network":   Network,
 	"modules":   Modules,
 	"mounts":    Mounts,
+	"services":  Services,
+	"scheduled": Scheduled,
+	"autostart": Autostarts,
 }
 
 // Lookup returns the source of that name.

