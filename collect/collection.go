@@ -12,6 +12,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/custos-ir/custos/custody"
@@ -81,21 +82,54 @@ func Run(ctx context.Context, p *Pipeline, m *custody.Manifest, plan []Planned) 
 		}
 	}
 	note(NoteHeader, m)
-	for i, st := range plan {
-		seq := i + 1
-		if st.Skip != "" || st.Source == nil {
-			m.Artifacts = append(m.Artifacts, skipped(st.Desc, st.Skip))
-			p.report(Event{Type: EventDone, Artifact: st.Desc.Name, Seq: seq, Total: total, Status: custody.StatusSkipped, Err: st.Skip})
-			continue
+	results := make([]custody.Artifact, total)
+	one := func(pl *Pipeline, i int) {
+		st, seq := plan[i], i+1
+		switch {
+		case st.Skip != "" || st.Source == nil:
+			results[i] = skipped(st.Desc, st.Skip)
+			pl.report(Event{Type: EventDone, Artifact: st.Desc.Name, Seq: seq, Total: total, Status: custody.StatusSkipped, Err: st.Skip})
+			return
+		case ctx.Err() != nil:
+			results[i] = skipped(st.Desc, "not collected: collection interrupted")
+			return
 		}
-		if ctx.Err() != nil {
-			m.Artifacts = append(m.Artifacts, skipped(st.Desc, "not collected: collection interrupted"))
-			continue
-		}
-		a := p.Run(ctx, seq, st.Source)
-		m.Artifacts = append(m.Artifacts, a)
-		note(NoteArtifact, a)
+		results[i] = pl.Run(ctx, seq, st.Source)
+		note(NoteArtifact, results[i])
 	}
+	// Live state first, one at a time and in order: it changes while we
+	// look. Then the rest, Workers at a time, each worker with its own
+	// encoder and buffers (memory: Workers × about 8 MiB).
+	i := 0
+	for ; i < total && plan[i].Desc.Kind == "live"; i++ {
+		one(p, i)
+	}
+	workers := 1
+	if p.Limits != nil && p.Limits.Workers > 1 {
+		workers = p.Limits.Workers
+	}
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wp := &Pipeline{Store: p.Store, Prefix: p.Prefix, Recipients: p.Recipients, Options: p.Options,
+			Files: p.Files, Report: p.Report, Limits: p.Limits}
+		if w == 0 {
+			wp = p
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				one(wp, j)
+			}
+		}()
+	}
+	for ; i < total; i++ {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	m.Artifacts = append(m.Artifacts, results...)
 	if ctx.Err() != nil {
 		m.Errors = append(m.Errors, "collection interrupted before the end: "+context.Cause(ctx).Error())
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/custody"
+	"github.com/custos-ir/custos/internal/rate"
 )
 
 // FileOptions limits how one file is taken.
@@ -20,6 +21,7 @@ type FileOptions struct {
 	MaxSize  int64    // 0: no limit; larger files are recorded, not read
 	HashOnly bool     // read and hash, but keep only the record
 	Flag     []string // settings to flag when a line sets them (files up to 4 MiB)
+	Logs     bool     // a log source: --since and --until apply
 }
 
 // openFile is openEvidence; tests replace it to simulate files that
@@ -40,12 +42,19 @@ type fileHandle interface {
 
 // FileReader reads files of the host for evidence: metadata first, then the
 // content, opened without updating the access time where the OS allows.
-type FileReader struct{}
+type FileReader struct {
+	Limits *Limits // may be nil
+}
 
 // Add records path and, if it is a regular file, appends its content to tw
 // (when tw is not nil and the file is not hash-only). The error return is
 // reserved for failures of tw, which end the artifact.
 func (r *FileReader) Add(ctx context.Context, tw *tarWriter, path string, opt FileOptions) (custody.File, error) {
+	return r.add(ctx, tw, path, opt, nil)
+}
+
+// add is Add with the artifact's own byte budget (read so far, cap).
+func (r *FileReader) add(ctx context.Context, tw *tarWriter, path string, opt FileOptions, budget *artifactBudget) (custody.File, error) {
 	rec, err := lstatRecord(path)
 	if err != nil {
 		rec.Path = path
@@ -78,6 +87,22 @@ func (r *FileReader) Add(ctx context.Context, tw *tarWriter, path string, opt Fi
 		rec.Note = fmt.Sprintf("larger than the size cap of %d bytes: recorded, not read", opt.MaxSize)
 		return rec, nil
 	}
+	if opt.Logs {
+		if why := r.Limits.window(rec.Mtime); why != "" {
+			rec.Note = why
+			budget.skip()
+			return rec, nil
+		}
+	}
+	if why := budget.take(rec.Size); why != "" {
+		rec.Note = why
+		return rec, nil
+	}
+	if why := r.Limits.reserve(rec.Size); why != "" {
+		rec.Note = why
+		budget.skip()
+		return rec, nil
+	}
 	f, method, err := openFile(path)
 	if err != nil {
 		rec.Error = errText(err)
@@ -107,7 +132,11 @@ func (r *FileReader) Add(ctx context.Context, tw *tarWriter, path string, opt Fi
 	// Exactly the size seen at stat time goes into the tar: a log that grows
 	// while we read is captured as it was; one that shrinks is padded and
 	// the record says so.
-	n, rerr := copyFile(ctx, io.MultiWriter(dst, h), f, rec.Size)
+	var lim *rate.Limiter
+	if r.Limits != nil {
+		lim = r.Limits.ReadRate
+	}
+	n, rerr := copyFile(ctx, io.MultiWriter(dst, h), f, rec.Size, lim)
 	if fl != nil {
 		rec.Flags = fl.finish()
 	}
@@ -154,7 +183,7 @@ func asWriteErr(err error) (writeErr, bool) {
 // copyFile copies up to n bytes, checking ctx between chunks. Write errors
 // come back wrapped in writeErr so the caller can tell them from read
 // errors (which only concern this file).
-func copyFile(ctx context.Context, dst io.Writer, src io.Reader, n int64) (int64, error) {
+func copyFile(ctx context.Context, dst io.Writer, src io.Reader, n int64, lim *rate.Limiter) (int64, error) {
 	buf := make([]byte, 256<<10)
 	var done int64
 	for done < n {
@@ -164,6 +193,9 @@ func copyFile(ctx context.Context, dst io.Writer, src io.Reader, n int64) (int64
 		want := int64(len(buf))
 		if n-done < want {
 			want = n - done
+		}
+		if err := lim.Wait(ctx, int(want)); err != nil {
+			return done, writeErr{err}
 		}
 		k, err := src.Read(buf[:want])
 		if k > 0 {
@@ -292,4 +324,28 @@ func (f *flagScanner) finish() []string {
 		f.check()
 	}
 	return f.hits
+}
+
+// artifactBudget is one artifact's share of --max-artifact.
+type artifactBudget struct {
+	max, used int64
+	skipped   int
+}
+
+func (b *artifactBudget) take(n int64) string {
+	if b == nil || b.max <= 0 {
+		return ""
+	}
+	if b.used+n > b.max {
+		b.skipped++
+		return fmt.Sprintf("over --max-artifact %d bytes: recorded, not read", b.max)
+	}
+	b.used += n
+	return ""
+}
+
+func (b *artifactBudget) skip() {
+	if b != nil {
+		b.skipped++
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -27,6 +28,7 @@ type Pipeline struct {
 	Options func(name string) storage.CreateOptions
 	Files   *FileReader
 	Report  Reporter
+	Limits  *Limits // may be nil
 
 	enc *zstd.Encoder
 }
@@ -54,7 +56,12 @@ func (p *Pipeline) Run(ctx context.Context, seq int, src Source) custody.Artifac
 		Started: time.Now().UTC(),
 	}
 	p.report(Event{Type: EventStart, Artifact: d.Name, Seq: seq})
-	err := p.run(ctx, seq, d, src, &art)
+	var err error
+	if p.Limits != nil && p.Limits.SourceTimeout > 0 {
+		err = p.runWithTimeout(ctx, seq, d, src, &art, p.Limits.SourceTimeout)
+	} else {
+		err = p.run(ctx, seq, d, src, &art)
+	}
 	art.Finished = time.Now().UTC()
 	switch {
 	case err != nil:
@@ -99,7 +106,11 @@ func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, 
 	// age writes its header a line at a time: batch writes before the store
 	// (fewer syscalls, fewer stream frames, fewer tiny S3 buffers).
 	bw := bufio.NewWriterSize(ow, 256<<10)
-	cipher := &hashWriter{w: bw, h: sha256.New()}
+	var sink io.Writer = bw
+	if p.Limits != nil {
+		sink = p.Limits.UploadRate.Writer(ctx, bw)
+	}
+	cipher := &hashWriter{w: sink, h: sha256.New()}
 	aw, err := age.Encrypt(cipher, p.Recipients...)
 	if err != nil {
 		return fmt.Errorf("age: %w", err)
@@ -113,12 +124,18 @@ func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, 
 			return err
 		}
 	}
-	p.enc.Reset(aw)
-	async := newAsyncWriter(p.enc, asyncBuffers, asyncSize)
+	// A local copy: an abandoned run (see runWithTimeout) keeps using its
+	// encoder while the pipeline moves on with a new one.
+	enc := p.enc
+	enc.Reset(aw)
+	async := newAsyncWriter(enc, asyncBuffers, asyncSize)
 	plain := &hashWriter{w: async, h: sha256.New()}
 
 	prog := &progress{p: p, name: d.Name, seq: seq}
 	e := &Emitter{w: plain, art: art, files: p.Files, onBytes: prog.add}
+	if p.Limits != nil {
+		e.budget.max = p.Limits.MaxArtifact
+	}
 	if e.files == nil {
 		e.files = &FileReader{}
 	}
@@ -134,7 +151,7 @@ func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, 
 	if aerr != nil {
 		return fmt.Errorf("compress/encrypt/store: %w", aerr)
 	}
-	if err := p.enc.Close(); err != nil {
+	if err := enc.Close(); err != nil {
 		return fmt.Errorf("zstd: %w", err)
 	}
 	if err := aw.Close(); err != nil {
@@ -164,6 +181,34 @@ func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, 
 	}
 	return nil
 }
+
+// runWithTimeout runs an artifact with a deadline. A source that stops at
+// the deadline fails normally; one stuck in a read that never returns (a
+// dead NFS or FUSE mount) is abandoned after a grace period: its goroutine is
+// left behind with its own record and encoder, and the collection goes on.
+func (p *Pipeline) runWithTimeout(ctx context.Context, seq int, d Description, src Source, art *custody.Artifact, limit time.Duration) error {
+	tctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	own := *art
+	done := make(chan error, 1)
+	go func() { done <- p.run(tctx, seq, d, src, &own) }()
+	grace := time.NewTimer(limit + abandonGrace)
+	defer grace.Stop()
+	select {
+	case err := <-done:
+		*art = own
+		if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return fmt.Errorf("timed out after %s (--source-timeout): not stored", limit)
+		}
+		return err
+	case <-grace.C:
+		p.enc = nil
+		return fmt.Errorf("did not return within %s of --source-timeout %s (a read may be stuck, e.g. on a dead network mount): abandoned, not stored", abandonGrace, limit)
+	}
+}
+
+// abandonGrace is how long a timed-out source gets to notice.
+var abandonGrace = 10 * time.Second
 
 func anyFileError(fs []custody.File) bool {
 	for _, f := range fs {

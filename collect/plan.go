@@ -116,7 +116,7 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 				return nil, err
 			}
 			f := &Files{Name: a.Name, Patterns: paths, Excludes: excl,
-				Options: FileOptions{MaxSize: int64(a.Files.MaxSize), HashOnly: a.Files.HashOnly, Flag: a.Files.Flag}}
+				Options: FileOptions{MaxSize: int64(a.Files.MaxSize), HashOnly: a.Files.HashOnly, Flag: a.Files.Flag, Logs: a.Files.Logs}}
 			st.Source, st.Desc = f, f.Describe()
 		case a.MySQL != nil:
 			m := *a.MySQL

@@ -41,6 +41,7 @@ type Emitter struct {
 	art     *custody.Artifact
 	tar     *tarWriter
 	files   *FileReader
+	budget  artifactBudget
 	onBytes func(int64)
 }
 
@@ -76,7 +77,7 @@ func (e *Emitter) AddFile(ctx context.Context, path string, opt FileOptions) err
 	if e.tar == nil {
 		e.tar = newTarWriter(countingWriter{e.w, e.onBytes})
 	}
-	rec, err := e.files.Add(ctx, e.tar, path, opt)
+	rec, err := e.files.add(ctx, e.tar, path, opt, &e.budget)
 	e.art.Files = append(e.art.Files, rec)
 	for _, f := range rec.Flags {
 		e.Warn("FLAG %s: %s", path, f)
@@ -88,6 +89,9 @@ func (e *Emitter) AddFile(ctx context.Context, path string, opt FileOptions) err
 func (e *Emitter) AddRecord(f custody.File) { e.art.Files = append(e.art.Files, f) }
 
 func (e *Emitter) finish() error {
+	if e.budget.skipped > 0 {
+		e.Warn("%d files recorded but not read because of a limit (--since/--until, --max-artifact, --max-total); see their notes", e.budget.skipped)
+	}
 	if e.tar != nil {
 		return e.tar.Close()
 	}

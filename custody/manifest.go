@@ -31,21 +31,24 @@ const (
 // Manifest is the custody record of one collection. Its JSON bytes, as
 // written, are what is later signed. Field meanings: docs/manifest.md.
 type Manifest struct {
-	Format       string              `json:"format"`
-	CollectionID string              `json:"collection_id"`
-	Case         Case                `json:"case"`
-	Started      Time                `json:"started"`
-	Finished     Time                `json:"finished"`
-	Host         Host                `json:"host"`
-	Operator     Operator            `json:"operator"`
-	Tool         Tool                `json:"tool"`
-	Profile      Profile             `json:"profile"`
-	Storage      Storage             `json:"storage"`
-	Recipients   []agekeys.Recipient `json:"recipients"`
-	Status       string              `json:"status"` // complete | partial | failed | incomplete
-	Artifacts    []Artifact          `json:"artifacts"`
-	Errors       []string            `json:"errors,omitempty"`
-	Warnings     []string            `json:"warnings,omitempty"`
+	Format       string   `json:"format"`
+	CollectionID string   `json:"collection_id"`
+	Case         Case     `json:"case"`
+	Started      Time     `json:"started"`
+	Finished     Time     `json:"finished"`
+	Host         Host     `json:"host"`
+	Operator     Operator `json:"operator"`
+	Tool         Tool     `json:"tool"`
+	Profile      Profile  `json:"profile"`
+	Storage      Storage  `json:"storage"`
+	// Settings are the limits the collection ran under (--cpu, --read-rate,
+	// --since, --max-total, ...), as given.
+	Settings   map[string]string   `json:"settings,omitempty"`
+	Recipients []agekeys.Recipient `json:"recipients"`
+	Status     string              `json:"status"` // complete | partial | failed | incomplete
+	Artifacts  []Artifact          `json:"artifacts"`
+	Errors     []string            `json:"errors,omitempty"`
+	Warnings   []string            `json:"warnings,omitempty"`
 	// Sums is the SHA-256 of the SHA256SUMS file written before the manifest.
 	Sums storage.Digest `json:"sha256sums_sha256"`
 	// StartedSHA256 is the SHA-256 of started.json, written before any

@@ -73,6 +73,8 @@ type Files struct {
 	// a line of a collected file that sets one to a non-empty value is
 	// recorded as a warning on the artifact.
 	Flag []string `yaml:"flag,omitempty"`
+	// Logs marks a log source: --since and --until apply to it.
+	Logs bool `yaml:"logs,omitempty"`
 }
 
 // MySQL dumps tables of a MySQL or MariaDB database in one snapshot.

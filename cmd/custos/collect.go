@@ -42,6 +42,7 @@ type collectOptions struct {
 	quiet          bool
 	dryRun         bool
 	s3             s3Options
+	limits         limitOptions
 }
 
 const collectExample = `  custos keygen -o team.key   # once, on the response team's workstation: prints age1...
@@ -67,6 +68,7 @@ func runCollectCmd(ctx context.Context, args []string, io stdio) error {
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only failures and the summary")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan (each artifact, what it matches, estimated size) without reading any file's content")
 	o.s3.flags(f, true)
+	o.limits.flags(f)
 	if err := parseFlags(f, args); err != nil {
 		return err
 	}
@@ -95,6 +97,9 @@ type collectSetup struct {
 	store      storage.Store
 	warning    string
 	planNotes  []string
+	limits     *collect.Limits
+	settings   map[string]string
+	deadline   time.Time
 }
 
 func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*collectSetup, error) {
@@ -137,6 +142,9 @@ func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*c
 		return nil, usageErr("no recipient: give --recipient KEY or --recipients-file FILE with the response team's public key; nothing is collected unencrypted")
 	}
 	var err error
+	if s.limits, s.settings, s.deadline, err = o.limits.build(time.Now()); err != nil {
+		return nil, err
+	}
 	s.profile, err = profiles.Load(o.profile)
 	if err != nil {
 		return nil, usageErr("%v", err)
@@ -180,6 +188,14 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 	if o.dryRun {
 		return dryRun(ctx, s, io)
 	}
+	if note := o.limits.apply(); note != "" {
+		s.settings["priority_applied"] = note
+	}
+	if !s.deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, s.deadline)
+		defer cancel()
+	}
 	started := time.Now()
 	m := &custody.Manifest{
 		Format:       custody.Format,
@@ -191,6 +207,7 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 		Tool:       tool(),
 		Profile:    custody.Profile{Name: s.profile.Name, SHA256: s.profile.SHA256, Variables: s.vars, Paths: o.paths},
 		Recipients: s.recipients,
+		Settings:   s.settings,
 	}
 	m.Host, err = hostFacts(ctx)
 	if err != nil {
@@ -222,6 +239,7 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 	rep.Event(collect.Event{Type: collect.EventPhase, Time: time.Now(),
 		Message: fmt.Sprintf("collecting %d artifacts of profile %s into %s", len(s.plan), s.profile.Name, s.store.String()+"/"+m.Storage.Prefix)})
 	p := &collect.Pipeline{Store: s.store, Recipients: agekeys.Ages(s.recipients), Report: rep,
+		Limits: s.limits, Files: &collect.FileReader{Limits: s.limits},
 		Options: func(name string) storage.CreateOptions { return objectOptions(s.store, name) }}
 	ferr := collect.Run(ctx, p, m, s.plan)
 	if sw, ok := s.store.(*streamstore.Writer); ok && ferr == nil {
