@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/custos-ir/custos/custody"
@@ -183,8 +184,14 @@ func asWriteErr(err error) (writeErr, bool) {
 // copyFile copies up to n bytes, checking ctx between chunks. Write errors
 // come back wrapped in writeErr so the caller can tell them from read
 // errors (which only concern this file).
+// copyBufs are reused across files: a fresh 256 KiB buffer per file made
+// small-file trees slow and heavy.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
 func copyFile(ctx context.Context, dst io.Writer, src io.Reader, n int64, lim *rate.Limiter) (int64, error) {
-	buf := make([]byte, 256<<10)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	var done int64
 	for done < n {
 		if err := ctx.Err(); err != nil {

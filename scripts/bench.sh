@@ -41,6 +41,19 @@ for i in $(seq "$rounds"); do
   run custos ./custos collect --case BENCH --recipient "$pub" --profile none --path "$corpus" --to "$work/out-custos" -q >> "$results"
   run shell bash -c "tar -cf - -C '$corpus' . | zstd -T0 -3 -q | age -r '$pub' > '$work/out-shell/c.tar.zst.age' && find '$corpus' -type f -exec sha256sum {} + > '$work/out-shell/sums'" >> "$results"
 done
+# The small-file tree: 20,000 files of 0.5-8.5 KiB, where per-file costs show.
+small="$work/corpus-small-${BENCH_SMALL:-20000}"
+if [ ! -f "$small/.done" ]; then
+  rm -rf "$small"
+  go run ./internal/cmd/mkcorpus -size 0 -small "${BENCH_SMALL:-20000}" -dir "$small"
+  touch "$small/.done"
+fi
+cat $(find "$small" -type f) > /dev/null
+for i in $(seq "$rounds"); do
+  rm -rf "$work/out-small"; mkdir -p "$work/out-small"
+  run small-custos ./custos collect --case BENCH --recipient "$pub" --profile none --path "$small" --to "$work/out-small/c" -q >> "$results"
+  run small-shell bash -c "tar -cf - -C '$small' . | zstd -T0 -3 -q | age -r '$pub' > '$work/out-small/s.age' && find '$small' -type f -exec sha256sum {} + > '$work/out-small/sums'" >> "$results"
+done
 # Stages alone, once each, so the ceiling is visible.
 run stage-read   bash -c "tar -cf - -C '$corpus' . | cat > /dev/null" >> "$results"
 run stage-sha256 bash -c "find '$corpus' -type f -exec sha256sum {} + > /dev/null" >> "$results"
@@ -49,12 +62,15 @@ run stage-age    bash -c "tar -cf - -C '$corpus' . | age -r '$pub' > /dev/null" 
 
 custos_size=$(du -sb "$work/out-custos" | cut -f1)
 shell_size=$(du -sb "$work/out-shell/c.tar.zst.age" | cut -f1)
-awk -v bytes="$bytes" -v cs="$custos_size" -v ss="$shell_size" '
+smallbytes=$(du -sb --exclude=.done "$small" | cut -f1)
+awk -v bytes="$bytes" -v sbytes="$smallbytes" -v cs="$custos_size" -v ss="$shell_size" '
 { name=$1; s=$2; cpu=$3+$4; rss=$5/1024
-  mib=bytes/1048576; gib=bytes/1073741824
+  b=bytes; if (name ~ /^small-/) b=sbytes
+  mib=b/1048576; gib=b/1073741824
   printf "%-13s %7.2f s %8.1f MiB/s %6.2f CPU-s/GiB %7.1f MiB peak RSS\n", name, s, mib/s, cpu/gib, rss
-  if (name=="custos"||name=="shell") { n[name]++; t[name]+=s } }
+  n[name]++; t[name]+=s }
 END {
   printf "\ncorpus %.0f MiB; stored: custos %.0f MiB, shell %.0f MiB\n", bytes/1048576, cs/1048576, ss/1048576
   if (n["custos"] && n["shell"]) printf "mean: custos %.1f MiB/s, shell %.1f MiB/s, ratio %.2fx\n", bytes/1048576/(t["custos"]/n["custos"]), bytes/1048576/(t["shell"]/n["shell"]), (t["shell"]/n["shell"])/(t["custos"]/n["custos"])
+  if (n["small-custos"] && n["small-shell"]) printf "small files (%.0f MiB): custos %.2f s, shell %.2f s, ratio %.2fx\n", sbytes/1048576, t["small-custos"]/n["small-custos"], t["small-shell"]/n["small-shell"], (t["small-shell"]/n["small-shell"])/(t["small-custos"]/n["small-custos"])
 }' "$results"
