@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -82,6 +83,16 @@ func Run(ctx context.Context, p *Pipeline, m *custody.Manifest, plan []Planned) 
 		}
 	}
 	note(NoteHeader, m)
+	prior := map[string]custody.Artifact{}
+	for _, a := range m.Artifacts {
+		prior[a.Name] = a
+	}
+	resuming := len(m.Resumes) > 0
+	m.Artifacts = nil
+	var jmu sync.Mutex
+	if m.Journal == nil {
+		m.Journal = map[string]storage.Digest{}
+	}
 	results := make([]custody.Artifact, total)
 	one := func(pl *Pipeline, i int) {
 		st, seq := plan[i], i+1
@@ -94,8 +105,27 @@ func Run(ctx context.Context, p *Pipeline, m *custody.Manifest, plan []Planned) 
 			results[i] = skipped(st.Desc, "not collected: collection interrupted")
 			return
 		}
-		results[i] = pl.Run(ctx, seq, st.Source)
+		if r, ok := prior[st.Desc.Name]; ok && st.Desc.Kind != "live" {
+			// Stored by the interrupted run: kept as it was, not taken again.
+			r.Warnings = append(r.Warnings, "stored by the interrupted run this collection resumes")
+			results[i] = r
+			pl.report(Event{Type: EventDone, Artifact: st.Desc.Name, Seq: seq, Total: total, Status: r.Status, Bytes: r.Plain.Size, Stored: r.Cipher.Size, Err: "kept from the interrupted run"})
+			return
+		}
+		src := st.Source
+		if resuming && st.Desc.Kind == "live" {
+			// Volatile state is taken again, under a name that says so.
+			src = relabel{src, ".resume" + fmt.Sprint(len(m.Resumes))}
+		}
+		results[i] = pl.Run(ctx, seq, src)
 		note(NoteArtifact, results[i])
+		if noter == nil && results[i].IsStored() {
+			if k, d, ok := journal(ctx, pl, m, results[i]); ok {
+				jmu.Lock()
+				m.Journal[k] = d
+				jmu.Unlock()
+			}
+		}
 	}
 	// Live state first, one at a time and in order: it changes while we
 	// look. Then the rest, Workers at a time, each worker with its own
@@ -130,6 +160,22 @@ func Run(ctx context.Context, p *Pipeline, m *custody.Manifest, plan []Planned) 
 	close(jobs)
 	wg.Wait()
 	m.Artifacts = append(m.Artifacts, results...)
+	// Volatile state of the interrupted run stays in the record beside the
+	// new capture.
+	inPlan := map[string]bool{}
+	for _, st := range plan {
+		inPlan[st.Desc.Name] = true
+		if r, ok := prior[st.Desc.Name]; ok && st.Desc.Kind == "live" {
+			r.Warnings = append(r.Warnings, "volatile state taken by the interrupted run; taken again on resume")
+			m.Artifacts = append(m.Artifacts, r)
+		}
+	}
+	for _, r := range sortedPrior(prior) {
+		if !inPlan[r.Name] {
+			r.Warnings = append(r.Warnings, "stored by the interrupted run; not in the resumed plan")
+			m.Artifacts = append(m.Artifacts, r)
+		}
+	}
 	if ctx.Err() != nil {
 		m.Errors = append(m.Errors, "collection interrupted before the end: "+context.Cause(ctx).Error())
 	}
@@ -239,4 +285,52 @@ func readSmall(ctx context.Context, st storage.Store, key string) ([]byte, error
 	}
 	defer rc.Close()
 	return io.ReadAll(io.LimitReader(rc, 64<<20))
+}
+
+// JournalDir holds each stored artifact's record as soon as it is stored, so
+// an interrupted collection can be resumed without taking it again.
+const JournalDir = "journal/"
+
+func journal(ctx context.Context, p *Pipeline, m *custody.Manifest, a custody.Artifact) (string, storage.Digest, bool) {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return "", storage.Digest{}, false
+	}
+	rel := JournalKey(a.Key)
+	opts := storage.CreateOptions{}
+	if p.Options != nil {
+		opts = p.Options("journal")
+	}
+	// A journal that cannot be written costs only the ability to resume.
+	if PutSmall(ctx, p.Store, m.Storage.Prefix+rel, b, opts) != nil {
+		return "", storage.Digest{}, false
+	}
+	return rel, sha256.Sum256(b), true
+}
+
+// JournalKey is where an artifact's record is journaled.
+func JournalKey(artifactKey string) string {
+	return JournalDir + strings.TrimSuffix(strings.TrimPrefix(artifactKey, custody.ArtifactDir), ".zst.age") + ".json"
+}
+
+// relabel gives a source another artifact name (volatile state taken again
+// on resume).
+type relabel struct {
+	Source
+	suffix string
+}
+
+func (r relabel) Describe() Description {
+	d := r.Source.Describe()
+	d.Name += r.suffix
+	return d
+}
+
+func sortedPrior(prior map[string]custody.Artifact) []custody.Artifact {
+	var out []custody.Artifact
+	for _, a := range prior {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
 }

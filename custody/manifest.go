@@ -51,9 +51,23 @@ type Manifest struct {
 	Warnings   []string            `json:"warnings,omitempty"`
 	// Sums is the SHA-256 of the SHA256SUMS file written before the manifest.
 	Sums storage.Digest `json:"sha256sums_sha256"`
+	// Journal maps each journal object (an artifact's record, written as it
+	// was stored, for resuming) to its SHA-256.
+	Journal map[string]storage.Digest `json:"journal,omitempty"`
+	// Resumes records each resumption of an interrupted collection.
+	Resumes []Resume `json:"resumes,omitempty"`
 	// StartedSHA256 is the SHA-256 of started.json, written before any
 	// evidence was read.
 	StartedSHA256 *storage.Digest `json:"started_sha256,omitempty"`
+}
+
+// Resume links a collection to the interrupted run it finished.
+type Resume struct {
+	At            Time           `json:"at"`
+	Operator      string         `json:"operator"`
+	CollectionID  string         `json:"interrupted_collection_id"`
+	StartedSHA256 storage.Digest `json:"interrupted_started_sha256"`
+	Kept          int            `json:"artifacts_kept"`
 }
 
 // Case is who asked for the collection and why.

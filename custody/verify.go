@@ -164,10 +164,22 @@ func Verify(ctx context.Context, st storage.Store, prefix string, o VerifyOption
 		}
 	}
 
+	listed := map[string]bool{ManifestName: true, ManifestDigestName: true, SumsName: true}
 	checkLog(ctx, st, prefix, m, r)
 	checkStarted(ctx, st, prefix, m, r)
+	for k, want := range m.Journal {
+		listed[k] = true
+		b, err := readAll(ctx, st, prefix+k, 64<<20)
+		switch {
+		case errors.Is(err, storage.ErrNotExist):
+			r.add("object "+k, "is missing (the manifest records it)")
+		case err != nil:
+			r.add("object "+k, "cannot read: %v", err)
+		case storage.Digest(sha256.Sum256(b)) != want:
+			r.add("object "+k, "sha256 %x, the manifest records %s: the object was changed", sha256.Sum256(b), want)
+		}
+	}
 
-	listed := map[string]bool{ManifestName: true, ManifestDigestName: true, SumsName: true}
 	for i := range m.Artifacts {
 		a := &m.Artifacts[i]
 		if !a.IsStored() {

@@ -89,7 +89,7 @@ func TestTamperAnyByte(t *testing.T) {
 		}
 		return nil
 	})
-	if len(files) != 6 {
+	if len(files) != 8 {
 		t.Fatalf("collection holds %d objects: %v", len(files), files)
 	}
 	for _, f := range files {

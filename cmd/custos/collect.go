@@ -41,6 +41,7 @@ type collectOptions struct {
 	json           bool
 	quiet          bool
 	dryRun         bool
+	resume         string
 	s3             s3Options
 	limits         limitOptions
 }
@@ -66,6 +67,7 @@ func runCollectCmd(ctx context.Context, args []string, io stdio) error {
 	f.StringVar(&o.note, "note", "", "free `TEXT` for the record: why, what was seen")
 	f.BoolVar(&o.json, "json", false, "progress as JSON events on stderr")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only failures and the summary")
+	f.StringVar(&o.resume, "resume", "", "finish the interrupted collection at `LOCATION`: keep what it stored, take the rest (volatile state again, labelled)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan (each artifact, what it matches, estimated size) without reading any file's content")
 	o.s3.flags(f, true)
 	o.limits.flags(f)
@@ -97,6 +99,7 @@ type collectSetup struct {
 	store      storage.Store
 	warning    string
 	planNotes  []string
+	resumed    *interrupted
 	limits     *collect.Limits
 	settings   map[string]string
 	deadline   time.Time
@@ -104,6 +107,20 @@ type collectSetup struct {
 
 func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*collectSetup, error) {
 	var s collectSetup
+	if o.resume != "" {
+		if o.to != "" {
+			return nil, usageErr("--resume writes where the interrupted collection is: drop --to")
+		}
+		in, err := openInterrupted(ctx, o.resume, &o.s3, nil)
+		if err != nil {
+			return nil, err
+		}
+		if o.caseID != "" && o.caseID != in.header.Case {
+			return nil, usageErr("--case %s, but the interrupted collection is of case %s", o.caseID, in.header.Case)
+		}
+		o.caseID = in.header.Case
+		s.resumed = in
+	}
 	if o.caseID == "" && !o.dryRun {
 		return nil, usageErr("--case is required: the incident or case ID this evidence belongs to")
 	}
@@ -165,6 +182,17 @@ func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*c
 	if o.dryRun {
 		return &s, nil
 	}
+	if s.resumed != nil {
+		s.store = s.resumed.store
+		if f, ok := s.store.(interface {
+			Preflight(context.Context) (string, error)
+		}); ok {
+			if s.warning, err = f.Preflight(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return &s, nil
+	}
 	s.store, s.warning, err = openForWrite(ctx, o.to, &o.s3, map[string]string{"retention": o.s3.retention, "case": o.caseID}, stdout)
 	if err != nil {
 		return nil, err
@@ -221,10 +249,16 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 			fmt.Fprintf(io.err, "custos: warning: %s\n", w)
 		}
 	}
-	// The first object proves the destination takes writes before any
-	// evidence is read, and marks where a collection began even if it
-	// never finishes.
-	if err := writeStarted(ctx, s.store, m); err != nil {
+	if s.resumed != nil {
+		if s.resumed.header.Host != m.Host.Hostname {
+			m.Warnings = append(m.Warnings, fmt.Sprintf("resumed on host %q; the interrupted run was on %q", m.Host.Hostname, s.resumed.header.Host))
+		}
+		s.resumed.resumeManifest(m)
+		fmt.Fprintf(io.err, "custos: resuming collection %s: %d artifacts kept from the interrupted run\n", m.CollectionID, len(m.Artifacts))
+	} else if err := writeStarted(ctx, s.store, m); err != nil {
+		// The first object proves the destination takes writes before any
+		// evidence is read, and marks where a collection began even if it
+		// never finishes.
 		return err
 	}
 

@@ -3,8 +3,12 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -29,4 +33,25 @@ func TestS3Scripts(t *testing.T) {
 		return setup(e)
 	}
 	testscript.Run(t, p)
+}
+
+// TestKillAndResumeS3: kill -9 during a collection into S3 with Object
+// Lock, then --resume at the same URL.
+func TestKillAndResumeS3(t *testing.T) {
+	gw := testenv.VersityGW(t)
+	gw.MakeBucket(t, "resume", true)
+	c := gw.Client()
+	m := killAndResume(t, "s3://resume/ev", gw.Env(), func() bool {
+		out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("resume"), Prefix: aws.String("ev/")})
+		if err != nil {
+			return false
+		}
+		for _, o := range out.Contents {
+			if strings.Contains(aws.ToString(o.Key), "/journal/") && strings.HasSuffix(aws.ToString(o.Key), "-a.tar.json") {
+				return true
+			}
+		}
+		return false
+	}, "s3://resume/ev")
+	checkResumed(t, m)
 }

@@ -188,15 +188,16 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	return f, err
 }
 
-// List implements storage.Store. Temporary files of unfinished writes are
-// listed too (names starting ".tmp-"), so a verifier sees them.
+// List implements storage.Store. Temporary files of unfinished writes
+// (".tmp-" names, left by a killed or abandoned writer) are not objects and
+// are not listed.
 func (s *Store) List(ctx context.Context, prefix string, fn func(storage.ObjectInfo) error) error {
 	var keys []storage.ObjectInfo
 	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() {
+		if d.IsDir() || strings.HasPrefix(d.Name(), ".tmp-") {
 			return nil
 		}
 		rel, err := filepath.Rel(s.root, p)
