@@ -10,7 +10,8 @@ import (
 // byte stays as it was, so the file still reads and diffs like the original.
 var (
 	// password="...", keystorePass='...', connectionPassword="..." in XML.
-	xmlSecret = regexp.MustCompile(`(?i)\b([A-Za-z]*(?:password|passwd|pass|secret))(\s*=\s*)("[^"]*"|'[^']*')`)
+	// The name may carry a prefix (db_password, jdbc.password, ns:password).
+	xmlSecret = regexp.MustCompile(`(?i)(^|[\s<,;])([\w.:\-]*(?:password|passwd|pass|secret|pwd))(\s*=\s*)("[^"]*"|'[^']*')`)
 	// name.password = value in .properties and .conf files.
 	propSecret = regexp.MustCompile(`(?im)^([ \t]*[\w.\-]*(?:password|passwd|secret|pwd)[\w.\-]*[ \t]*[=:][ \t]*)(\S.*?)[ \t]*$`)
 )
@@ -31,12 +32,13 @@ func Redact(kind string, in []byte) ([]byte, []string, error) {
 	case "tomcat-conf", "iis-config", "fr-conf":
 		out = xmlSecret.ReplaceAllFunc(out, func(m []byte) []byte {
 			sub := xmlSecret.FindSubmatch(m)
-			q := sub[3][0]
-			if len(sub[3]) == 2 { // an empty value: nothing to hide
+			q := sub[4][0]
+			if len(sub[4]) == 2 { // an empty value: nothing to hide
 				return m
 			}
-			counts[string(sub[1])]++
-			return append(append(append([]byte{}, sub[1]...), sub[2]...), q, 'R', 'E', 'D', 'A', 'C', 'T', 'E', 'D', q)
+			counts[string(sub[2])]++
+			out := append(append(append([]byte{}, sub[1]...), sub[2]...), sub[3]...)
+			return append(out, q, 'R', 'E', 'D', 'A', 'C', 'T', 'E', 'D', q)
 		})
 		if kind != "iis-config" {
 			out = propSecret.ReplaceAllFunc(out, func(m []byte) []byte {
