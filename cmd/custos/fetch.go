@@ -13,7 +13,6 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/custos-ir/custos/custody"
-	"github.com/custos-ir/custos/internal/agekeys"
 	"github.com/custos-ir/custos/storage"
 	"github.com/custos-ir/custos/storage/dirstore"
 )
@@ -47,13 +46,9 @@ func runFetchCmd(ctx context.Context, args []string, io stdio) error {
 }
 
 func runFetch(ctx context.Context, o fetchOptions, io stdio) error {
-	var ids []age.Identity
-	for _, p := range o.identities {
-		got, err := agekeys.LoadIdentities(p)
-		if err != nil {
-			return usageErr("--identity: %v", err)
-		}
-		ids = append(ids, got...)
+	ids, err := loadIdentities(o.identities)
+	if err != nil {
+		return err
 	}
 	src, prefix, err := openForRead(ctx, o.location, &o.s3)
 	if err != nil {

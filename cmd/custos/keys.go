@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+
 	"errors"
+	"filippo.io/age"
 	"fmt"
 	"os"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/custos-ir/custos/internal/agekeys"
 	"github.com/custos-ir/custos/internal/allowedsigners"
 	"github.com/custos-ir/custos/internal/sshsig"
 	"github.com/custos-ir/custos/internal/ui"
@@ -78,4 +81,17 @@ func loadAllowedSigners(path string) ([]allowedsigners.Entry, error) {
 		return nil, usageErr("--allowed-signers %s: %v", path, err)
 	}
 	return e, nil
+}
+
+// loadIdentities reads every --identity file (age identities or SSH keys).
+func loadIdentities(paths []string) ([]age.Identity, error) {
+	var ids []age.Identity
+	for _, p := range paths {
+		got, err := agekeys.LoadIdentities(p)
+		if err != nil {
+			return nil, usageErr("--identity: %v", err)
+		}
+		ids = append(ids, got...)
+	}
+	return ids, nil
 }

@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"filippo.io/age"
-
 	"github.com/custos-ir/custos/custody"
-	"github.com/custos-ir/custos/internal/agekeys"
 )
 
 type verifyOptions struct {
@@ -49,13 +46,9 @@ func runVerifyCmd(ctx context.Context, args []string, io stdio) error {
 }
 
 func runVerify(ctx context.Context, o verifyOptions, io stdio) error {
-	var ids []age.Identity
-	for _, p := range o.identities {
-		got, err := agekeys.LoadIdentities(p)
-		if err != nil {
-			return usageErr("--identity: %v", err)
-		}
-		ids = append(ids, got...)
+	ids, err := loadIdentities(o.identities)
+	if err != nil {
+		return err
 	}
 	sigOpts := custody.SigOptions{Require: o.require}
 	if o.allowedSigners != "" {

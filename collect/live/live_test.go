@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/custos-ir/custos/internal/testenv"
 )
 
 func TestParseStat(t *testing.T) {
@@ -107,10 +109,7 @@ func TestDeletedExecutable(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc")
 	}
-	src, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("no sleep binary")
-	}
+	src := testenv.Tool(t, "sleep", "apt-get install coreutils")
 	b, _ := os.ReadFile(src)
 	p := filepath.Join(t.TempDir(), "implant")
 	os.WriteFile(p, b, 0o755)
