@@ -56,11 +56,13 @@ func (p *Pipeline) Run(ctx context.Context, seq int, src Source) custody.Artifac
 		Started: time.Now().UTC(),
 	}
 	p.report(Event{Type: EventStart, Artifact: d.Name, Seq: seq})
-	var err error
-	if p.Limits != nil && p.Limits.SourceTimeout > 0 {
-		err = p.runWithTimeout(ctx, seq, d, src, &art, p.Limits.SourceTimeout)
-	} else {
-		err = p.run(ctx, seq, d, src, &art)
+	enc, err := p.encoder()
+	switch {
+	case err != nil:
+	case p.Limits != nil && p.Limits.SourceTimeout > 0:
+		err = p.runWithTimeout(ctx, seq, d, src, &art, p.Limits.SourceTimeout, enc)
+	default:
+		err = p.run(ctx, seq, d, src, &art, enc)
 	}
 	art.Finished = time.Now().UTC()
 	switch {
@@ -80,7 +82,23 @@ func (p *Pipeline) Run(ctx context.Context, seq int, src Source) custody.Artifac
 	return art
 }
 
-func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, art *custody.Artifact) (err error) {
+// encoder returns the pipeline's zstd encoder, made on first use and reused
+// for every artifact it runs (only from the pipeline's own goroutine).
+func (p *Pipeline) encoder() (*zstd.Encoder, error) {
+	if p.enc == nil {
+		enc, err := zstd.NewWriter(nil,
+			zstd.WithEncoderLevel(zstd.SpeedFastest),
+			zstd.WithEncoderConcurrency(1),
+			zstd.WithWindowSize(4<<20))
+		if err != nil {
+			return nil, err
+		}
+		p.enc = enc
+	}
+	return p.enc, nil
+}
+
+func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, art *custody.Artifact, enc *zstd.Encoder) (err error) {
 	if !nameRE.MatchString(d.Name) {
 		return fmt.Errorf("invalid artifact name %q", d.Name)
 	}
@@ -115,18 +133,8 @@ func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, 
 	if err != nil {
 		return fmt.Errorf("age: %w", err)
 	}
-	if p.enc == nil {
-		p.enc, err = zstd.NewWriter(nil,
-			zstd.WithEncoderLevel(zstd.SpeedFastest),
-			zstd.WithEncoderConcurrency(1),
-			zstd.WithWindowSize(4<<20))
-		if err != nil {
-			return err
-		}
-	}
-	// A local copy: an abandoned run (see runWithTimeout) keeps using its
-	// encoder while the pipeline moves on with a new one.
-	enc := p.enc
+	// An abandoned run (see runWithTimeout) keeps its encoder while the
+	// pipeline moves on with a new one.
 	enc.Reset(aw)
 	async := newAsyncWriter(enc, asyncBuffers, asyncSize)
 	plain := &hashWriter{w: async, h: sha256.New()}
@@ -186,12 +194,12 @@ func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, 
 // the deadline fails normally; one stuck in a read that never returns (a
 // dead NFS or FUSE mount) is abandoned after a grace period: its goroutine is
 // left behind with its own record and encoder, and the collection goes on.
-func (p *Pipeline) runWithTimeout(ctx context.Context, seq int, d Description, src Source, art *custody.Artifact, limit time.Duration) error {
+func (p *Pipeline) runWithTimeout(ctx context.Context, seq int, d Description, src Source, art *custody.Artifact, limit time.Duration, enc *zstd.Encoder) error {
 	tctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	own := *art
 	done := make(chan error, 1)
-	go func() { done <- p.run(tctx, seq, d, src, &own) }()
+	go func() { done <- p.run(tctx, seq, d, src, &own, enc) }()
 	grace := time.NewTimer(limit + abandonGrace)
 	defer grace.Stop()
 	select {
