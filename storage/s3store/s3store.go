@@ -1,82 +1,116 @@
-// Package s3store is a storage.Store on S3 or an S3-compatible service, with
-// Object Lock retention, tags and SHA-256 checksums on every object.
+// Package s3store is a storage.Store on S3 or an S3-compatible service, so
+// that evidence lands where an intruder who owns the collecting host cannot
+// delete it: every object is locked (Object Lock) until its retain-until
+// date, carries its SHA-256 on every request, and is only ever created,
+// never replaced.
 //
-// Objects are only ever created. Each is sent with its SHA-256
-// (ChecksumSHA256 on a single PUT, on every part of a multipart upload),
-// locked until its retain-until date, tagged, and confirmed by HeadObject
-// afterwards where the credentials allow. Memory is bounded by
-// PartSize × (Concurrency + 1) whatever the object's size; nothing is
-// spooled to disk.
+// Each object is sent with its SHA-256 (ChecksumSHA256 on a single PUT, on
+// every part of a multipart upload), locked, tagged, and confirmed by
+// HeadObject afterwards where the credentials allow; write-only credentials
+// get the upload's own answers, marked unconfirmed. Memory is bounded by
+// PartSize × Concurrency per object being written, whatever its size.
+//
+// It must never spool evidence to the host's disk, never log credentials,
+// and never delete or overwrite an object: it has no code that deletes one.
 package s3store
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/custos-ir/custos/storage"
 )
 
 // Config says where and how objects are stored.
 type Config struct {
-	Bucket   string
-	Prefix   string // key prefix inside the bucket, without leading or trailing "/"
-	Region   string
-	Endpoint string // an S3-compatible service; path-style addressing
-	Profile  string // shared config profile
-	// LockMode is COMPLIANCE (default) or GOVERNANCE; Retention how long
-	// each object is locked from its upload (default 90 days). NoLock
-	// stores without Object Lock (the caller records that it did).
+	// Bucket and Prefix come from s3://BUCKET/PREFIX (ParseURL); Prefix has
+	// no leading or trailing "/".
+	Bucket, Prefix string
+	// Region, Endpoint and Profile select the service; an Endpoint (an
+	// S3-compatible service) switches to path-style addressing.
+	Region, Endpoint, Profile string
+	// LockMode is COMPLIANCE (default) or GOVERNANCE: the mode of objects
+	// whose CreateOptions carry no Retention. Retention is how long such
+	// objects are locked from their upload (default DefaultRetention).
 	LockMode  string
 	Retention time.Duration
-	NoLock    bool
+	// NoLock accepts a bucket without Object Lock and sends no retention;
+	// the caller records that it did.
+	NoLock bool
 	// Tags go on every object, besides those a Create asks for.
 	Tags map[string]string
-	// PartSize (default 8 MiB, minimum 5 MiB) and Concurrency (parts in
-	// flight, default 2) bound memory: PartSize × (Concurrency+1).
+	// PartSize is the size of one part of a multipart upload and of the
+	// largest single PUT (default 8 MiB, 5 MiB to 5 GiB). Concurrency is
+	// the number of part buffers of one object, and so of parts in flight
+	// (default 2: one uploads while the next fills). One object being
+	// written holds at most PartSize × Concurrency bytes of memory.
 	PartSize    int64
 	Concurrency int
-	// MaxAttempts bounds retries of one request (default 8).
+	// MaxAttempts bounds the attempts of one request (default 8).
 	MaxAttempts int
 }
 
-// DefaultRetention is 90 days, as the incident plans ask.
-const DefaultRetention = 90 * 24 * time.Hour
+// Defaults.
+const (
+	DefaultRetention   = 90 * 24 * time.Hour
+	DefaultPartSize    = 8 << 20
+	DefaultConcurrency = 2
+	minPartSize        = 5 << 20
+	maxPartSize        = 5 << 30
+	maxParts           = 10000
+)
 
-// ParseURL splits s3://bucket/prefix.
+// bucketName is lenient on purpose: S3-compatible services and legacy AWS
+// buckets allow upper case and underscores.
+var bucketName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`)
+
+// ParseURL splits s3://BUCKET[/PREFIX] into the bucket and the prefix,
+// without leading or trailing "/".
 func ParseURL(s string) (bucket, prefix string, err error) {
 	rest, ok := strings.CutPrefix(s, "s3://")
 	if !ok {
-		return "", "", fmt.Errorf("%q is not an s3:// URL", s)
+		return "", "", fmt.Errorf("%q is not an s3:// URL: want s3://BUCKET[/PREFIX]", s)
 	}
 	bucket, prefix, _ = strings.Cut(rest, "/")
 	if bucket == "" {
 		return "", "", fmt.Errorf("%q names no bucket: want s3://BUCKET[/PREFIX]", s)
 	}
-	if strings.ContainsAny(bucket, " \\?#") {
-		return "", "", fmt.Errorf("%q: bucket name %q is not valid", s, bucket)
+	if !bucketName.MatchString(bucket) {
+		return "", "", fmt.Errorf("%q: %q is not a bucket name (letters, digits, '.', '-', '_')", s, bucket)
 	}
-	return bucket, strings.Trim(prefix, "/"), nil
+	prefix = strings.Trim(prefix, "/")
+	if prefix != "" {
+		for _, seg := range strings.Split(prefix, "/") {
+			if seg == "" || seg == "." || seg == ".." {
+				return "", "", fmt.Errorf("%q: the prefix %q has an empty, \".\" or \"..\" segment", s, prefix)
+			}
+		}
+		for _, c := range prefix {
+			if c < 0x20 || c == 0x7f || c == '\\' || c == 0xfffd {
+				return "", "", fmt.Errorf("%q: the prefix holds a control character, a backslash or invalid UTF-8", s)
+			}
+		}
+	}
+	return bucket, prefix, nil
 }
 
-// ConfigFromEnv fills unset fields from CUSTOS_S3_ENDPOINT, CUSTOS_S3_REGION,
-// CUSTOS_S3_PROFILE and CUSTOS_S3_LOCK_MODE.
+// ConfigFromEnv fills unset fields from CUSTOS_S3_ENDPOINT,
+// CUSTOS_S3_REGION, CUSTOS_S3_PROFILE and CUSTOS_S3_LOCK_MODE.
 func ConfigFromEnv(c *Config) {
 	set := func(f *string, env string) {
 		if *f == "" {
@@ -89,7 +123,7 @@ func ConfigFromEnv(c *Config) {
 	set(&c.LockMode, "CUSTOS_S3_LOCK_MODE")
 }
 
-// Store is a bucket prefix.
+// Store is a bucket prefix. It is safe for concurrent use.
 type Store struct {
 	c   Config
 	api *s3.Client
@@ -97,33 +131,50 @@ type Store struct {
 	now func() time.Time
 }
 
-// New makes a client with the default credential chain (environment,
-// shared config and profiles, SSO, instance metadata).
+// New checks c and makes a client with the AWS default credential chain
+// (environment, shared config and credentials files with c.Profile, SSO,
+// web identity, instance metadata). It talks to nobody yet: Preflight does.
 func New(ctx context.Context, c Config) (*Store, error) {
+	if c.Bucket == "" {
+		return nil, errors.New("S3: no bucket given: want s3://BUCKET[/PREFIX]")
+	}
+	c.Prefix = strings.Trim(c.Prefix, "/")
 	c.LockMode = strings.ToUpper(c.LockMode)
 	switch c.LockMode {
 	case "":
-		c.LockMode = string(types.ObjectLockRetentionModeCompliance)
-	case "COMPLIANCE", "GOVERNANCE":
+		c.LockMode = string(types.ObjectLockModeCompliance)
+	case string(types.ObjectLockModeCompliance), string(types.ObjectLockModeGovernance):
 	default:
-		return nil, fmt.Errorf("lock mode %q: want compliance or governance", c.LockMode)
+		return nil, fmt.Errorf("S3 lock mode %q: want compliance or governance", c.LockMode)
+	}
+	if c.Retention < 0 {
+		return nil, fmt.Errorf("S3 retention %s: must be positive", c.Retention)
 	}
 	if c.Retention == 0 {
 		c.Retention = DefaultRetention
 	}
 	if c.PartSize == 0 {
-		c.PartSize = 8 << 20
+		c.PartSize = DefaultPartSize
 	}
-	if c.PartSize < 5<<20 {
-		return nil, fmt.Errorf("part size %d: S3 needs at least 5 MiB", c.PartSize)
+	if c.PartSize < minPartSize || c.PartSize > maxPartSize {
+		return nil, fmt.Errorf("S3 part size %d: must be between 5 MiB and 5 GiB", c.PartSize)
 	}
 	if c.Concurrency <= 0 {
-		c.Concurrency = 2
+		c.Concurrency = DefaultConcurrency
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 8
 	}
-	opts := []func(*config.LoadOptions) error{config.WithRetryer(func() aws.Retryer { return retryer(c.MaxAttempts) })}
+	if c.Endpoint != "" {
+		u, err := url.Parse(c.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("S3 endpoint %q: want a URL like https://s3.example.com", c.Endpoint)
+		}
+	}
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer { return newRetryer(c.MaxAttempts) }),
+		config.WithHTTPClient(httpClient()),
+	}
 	if c.Region != "" {
 		opts = append(opts, config.WithRegion(c.Region))
 	}
@@ -132,7 +183,7 @@ func New(ctx context.Context, c Config) (*Store, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("S3 configuration: %w", err)
+		return nil, fmt.Errorf("S3 configuration (profile %q): %w", c.Profile, err)
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
@@ -142,22 +193,18 @@ func New(ctx context.Context, c Config) (*Store, error) {
 			o.BaseEndpoint = aws.String(c.Endpoint)
 			o.UsePathStyle = true
 		}
-		// We send our own SHA-256 on every upload; the SDK's default CRC
-		// trailers are not what Object Lock services expect everywhere.
+		// We send our own SHA-256 on every upload. The SDK's default CRC32
+		// trailers (aws-chunked bodies) are not what every S3-compatible
+		// service accepts, and would be a second, weaker checksum.
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		// A host whose clock is off must hear so (RequestTimeTooSkewed),
+		// not have it silently corrected: retain-until dates come from
+		// this clock, and the clock itself is evidence.
+		o.DisableClockSkewCorrection = true
+		o.APIOptions = append(o.APIOptions, countAttempts)
 	})
 	return &Store{c: c, api: api, now: time.Now}, nil
-}
-
-// retryer is the one place that decides what is retried: the SDK's standard
-// policy (throttling, 5xx, dropped and reset connections, timeouts) with
-// exponential backoff and jitter, more attempts, and a longer ceiling.
-func retryer(attempts int) aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = attempts
-		o.MaxBackoff = 20 * time.Second
-	})
 }
 
 func (s *Store) String() string {
@@ -172,9 +219,6 @@ func (s *Store) Supports() storage.FeatureSet {
 	return storage.FeatureSet{Tags: true, Retention: !s.c.NoLock, Versions: true}
 }
 
-// Client exposes the S3 client, for tests that check what the server holds.
-func (s *Store) Client() *s3.Client { return s.api }
-
 func (s *Store) key(k string) string {
 	if s.c.Prefix == "" {
 		return k
@@ -182,38 +226,101 @@ func (s *Store) key(k string) string {
 	return s.c.Prefix + "/" + k
 }
 
-func (s *Store) rel(k string) string {
+func (s *Store) rel(k string) (string, bool) {
 	if s.c.Prefix == "" {
-		return k
+		return k, true
 	}
-	return strings.TrimPrefix(k, s.c.Prefix+"/")
+	return strings.CutPrefix(k, s.c.Prefix+"/")
 }
 
-// Preflight checks, before any evidence is read, that the bucket exists and
-// has Object Lock on (unless NoLock). It returns a warning when the
-// credentials may not read the lock configuration: write-only credentials
-// learn of a bucket without Object Lock at their first write instead.
+func (s *Store) where(key string) string {
+	if key == "" {
+		return s.String()
+	}
+	return s.String() + "/" + key
+}
+
+// Preflight runs before any evidence is read. It checks that the bucket
+// exists and has Object Lock on (unless NoLock), and that the credentials
+// may create objects with the lock and tags custos sets: it starts a
+// multipart upload under PREFIX/.custos-preflight/ with those headers and
+// aborts it. An upload that is never completed is no object: nothing is
+// left that anyone would have to delete, unlike a probe object, which
+// write-only credentials could not remove and Object Lock would keep.
+//
+// It fails with one clear line for wrong credentials, a missing bucket, a
+// bucket without Object Lock, an unreachable endpoint and a skewed clock.
+// warning is for the responder: the bucket has no lock (NoLock), or the
+// credentials may not abort uploads, so a failed one stays until the
+// bucket's lifecycle rule removes it.
 func (s *Store) Preflight(ctx context.Context) (warning string, err error) {
-	out, err := s.api.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: aws.String(s.c.Bucket)})
+	few := func(o *s3.Options) { o.RetryMaxAttempts = min(3, s.c.MaxAttempts) }
+	var warnings []string
+	out, err := s.api.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: aws.String(s.c.Bucket)}, few)
 	switch {
 	case err == nil:
 		if out.ObjectLockConfiguration == nil || out.ObjectLockConfiguration.ObjectLockEnabled != types.ObjectLockEnabledEnabled {
-			return s.lockOff()
+			if !s.c.NoLock {
+				return "", s.lockOff()
+			}
+			warnings = append(warnings, s.noLockWarning())
 		}
-		return "", nil
 	case code(err) == "ObjectLockConfigurationNotFoundError":
-		return s.lockOff()
-	case code(err) == "AccessDenied":
-		return fmt.Sprintf("%s: these credentials may not read the bucket's Object Lock configuration; the first upload will tell", s), nil
+		if !s.c.NoLock {
+			return "", s.lockOff()
+		}
+		warnings = append(warnings, s.noLockWarning())
+	case denied(err):
+		// Write-only credentials: the probe below, which carries the lock
+		// headers, tells whether the bucket has Object Lock.
+		if s.c.NoLock {
+			warnings = append(warnings, s.noLockWarning())
+		}
+	default:
+		return "", s.explain(err, "")
 	}
-	return "", s.explain(err, "")
+
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	probe := s.key(".custos-preflight/" + hex.EncodeToString(rnd[:]))
+	tagging, _, err := s.tagging(nil)
+	if err != nil {
+		return "", err
+	}
+	in := &s3.CreateMultipartUploadInput{Bucket: aws.String(s.c.Bucket), Key: aws.String(probe),
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ContentType: aws.String("application/octet-stream")}
+	if tagging != "" {
+		in.Tagging = aws.String(tagging)
+	}
+	if !s.c.NoLock {
+		in.ObjectLockMode = types.ObjectLockMode(s.c.LockMode)
+		in.ObjectLockRetainUntilDate = aws.Time(s.now().Add(time.Hour).UTC().Truncate(time.Second))
+	}
+	up, err := s.api.CreateMultipartUpload(ctx, in, few)
+	if err != nil {
+		if denied(err) {
+			return "", fmt.Errorf("%s: these credentials may not create objects with Object Lock retention and tags (they need s3:PutObject, s3:PutObjectRetention and s3:PutObjectTagging on the prefix; docs/s3.md lists the policy)", s)
+		}
+		if lockMissing(err) {
+			return "", s.lockOff()
+		}
+		return "", s.explain(err, "")
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	_, err = s.api.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: aws.String(s.c.Bucket), Key: aws.String(probe), UploadId: up.UploadId}, few)
+	if err != nil {
+		warnings = append(warnings, fmt.Sprintf("%s: these credentials may not abort multipart uploads (s3:AbortMultipartUpload): an upload that fails stays, incomplete and invisible, until the bucket's lifecycle rule removes it (%s)", s, shortErr(err)))
+	}
+	return strings.Join(warnings, "; "), nil
 }
 
-func (s *Store) lockOff() (string, error) {
-	if s.c.NoLock {
-		return fmt.Sprintf("%s has no Object Lock: objects can be deleted or overwritten by anyone with the rights (--no-lock given)", s), nil
-	}
-	return "", fmt.Errorf("bucket %s has no Object Lock: evidence there could be deleted; enable Object Lock on a new bucket (docs/s3.md) or pass --no-lock to accept that", s.c.Bucket)
+func (s *Store) lockOff() error {
+	return fmt.Errorf("bucket %s has no Object Lock: evidence there could be deleted; use a bucket created with Object Lock (docs/s3.md), or pass --no-lock to accept that", s.c.Bucket)
+}
+
+func (s *Store) noLockWarning() string {
+	return fmt.Sprintf("%s has no Object Lock (--no-lock given): anyone with delete rights can remove or replace the evidence", s)
 }
 
 // code is an S3 error's code, or "".
@@ -225,32 +332,96 @@ func code(err error) string {
 	return ""
 }
 
-// explain turns an SDK error into one line naming the problem and what to do.
-func (s *Store) explain(err error, key string) error {
-	where := s.String()
-	if key != "" {
-		where += "/" + key
+func status(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
 	}
+	return 0
+}
+
+// denied reports an authorization refusal (HEAD answers carry no code, only
+// 403).
+func denied(err error) bool {
 	switch code(err) {
-	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientTokenId", "UnrecognizedClientException":
-		return fmt.Errorf("%s: the S3 credentials are wrong (%s): check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the profile", where, code(err))
-	case "NoSuchBucket":
-		return fmt.Errorf("%s: bucket %s does not exist: create it with Object Lock (docs/s3.md)", where, s.c.Bucket)
-	case "RequestTimeTooSkewed":
-		return fmt.Errorf("%s: the server rejects this host's clock as skewed: the host's clock is wrong (record that) — collect over the SSH stream instead", where)
-	case "AccessDenied", "AllAccessDisabled":
-		return fmt.Errorf("%s: access denied: the credentials lack the permission for this request (docs/s3.md lists the policy)", where)
-	case "InvalidRequest":
-		if strings.Contains(err.Error(), "Object Lock") {
-			return fmt.Errorf("%s: the bucket has no Object Lock configuration: %v", where, err)
-		}
+	case "AccessDenied", "Forbidden", "AllAccessDisabled":
+		return true
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "no such host") {
-		return fmt.Errorf("%s: cannot reach the S3 endpoint: %v", where, rootCause(err))
+	return status(err) == 403 && !badCredentials(err) && code(err) != "RequestTimeTooSkewed"
+}
+
+func badCredentials(err error) bool {
+	switch code(err) {
+	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientTokenId", "UnrecognizedClientException",
+		"InvalidToken", "ExpiredToken", "TokenRefreshRequired":
+		return true
+	}
+	return false
+}
+
+func notFound(err error) bool {
+	switch code(err) {
+	case "NotFound", "NoSuchKey", "NoSuchVersion":
+		return true
+	}
+	return false
+}
+
+func lockMissing(err error) bool {
+	// AWS says "Bucket is missing Object Lock Configuration", versitygw
+	// "Bucket is missing ObjectLockConfiguration".
+	return code(err) == "InvalidRequest" && strings.Contains(strings.ToLower(strings.ReplaceAll(err.Error(), " ", "")), "objectlock")
+}
+
+// explain turns an SDK error into one line naming the thing, the problem
+// and what to do.
+func (s *Store) explain(err error, key string) error {
+	where := s.where(key)
+	switch c := code(err); {
+	case badCredentials(err):
+		return fmt.Errorf("%s: the S3 credentials are wrong (%s): check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the profile or the session token", where, c)
+	case c == "NoSuchBucket":
+		return fmt.Errorf("%s: bucket %s does not exist: create it with Object Lock (docs/s3.md) or fix the URL", where, s.c.Bucket)
+	case c == "RequestTimeTooSkewed":
+		return fmt.Errorf("%s: the server refuses this host's clock as skewed%s: do not set the clock of a breached host (it is evidence); record the offset and collect with custos remote or to a directory instead", where, skew(err))
+	case c == "PermanentRedirect", c == "AuthorizationHeaderMalformed", c == "IllegalLocationConstraintException":
+		return fmt.Errorf("%s: the bucket is in another region than %s: pass --region (%s)", where, s.region(), shortErr(err))
+	case lockMissing(err):
+		return fmt.Errorf("%s: %w", where, s.lockOff())
+	case denied(err):
+		return fmt.Errorf("%s: access denied: the credentials lack the permission for this request (docs/s3.md lists the policy)", where)
+	case errors.As(err, new(*smithyhttp.RequestSendError)):
+		ep := s.c.Endpoint
+		if ep == "" {
+			ep = "in " + s.region()
+		}
+		return fmt.Errorf("%s: cannot reach the S3 endpoint %s: %v", where, ep, rootCause(err))
+	case strings.Contains(err.Error(), "get credentials"):
+		return fmt.Errorf("%s: no usable S3 credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --s3-profile (%v)", where, rootCause(err))
 	}
 	return fmt.Errorf("%s: %w", where, err)
 }
+
+func (s *Store) region() string { return s.api.Options().Region }
+
+// skew describes the clock difference a RequestTimeTooSkewed answer shows.
+func skew(err error) string {
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.Response == nil {
+		return ""
+	}
+	server, perr := http1Date(re.Response.Header.Get("Date"))
+	if perr != nil {
+		return ""
+	}
+	d, rel := time.Since(server).Round(time.Second), "ahead of"
+	if d < 0 {
+		d, rel = -d, "behind"
+	}
+	return fmt.Sprintf(" (this host is %s %s the server, which says %s)", d, rel, server.UTC().Format(time.RFC3339))
+}
+
+func http1Date(s string) (time.Time, error) { return time.Parse(time.RFC1123, s) }
 
 func rootCause(err error) error {
 	for {
@@ -262,331 +433,14 @@ func rootCause(err error) error {
 	}
 }
 
-func (s *Store) retention(o storage.CreateOptions) *storage.Retention {
-	if s.c.NoLock {
-		return nil
-	}
-	if o.Retention != nil {
-		return o.Retention
-	}
-	return &storage.Retention{Mode: s.c.LockMode, Until: s.now().Add(s.c.Retention).UTC().Truncate(time.Second)}
-}
-
-// tagging encodes tags as the x-amz-tagging header wants them.
-func (s *Store) tagging(o storage.CreateOptions) (string, map[string]string) {
-	all := map[string]string{}
-	for k, v := range s.c.Tags {
-		all[k] = v
-	}
-	for k, v := range o.Tags {
-		all[k] = v
-	}
-	if len(all) == 0 {
-		return "", nil
-	}
-	q := url.Values{}
-	for k, v := range all {
-		q.Set(SanitizeTag(k), SanitizeTag(v))
-	}
-	return q.Encode(), all
-}
-
-// SanitizeTag keeps what AWS allows in tags (letters, digits, space and
-// + - = . _ : / @) and replaces the rest with '_'; some services refuse
-// '&' even escaped. The exact value stays in the manifest.
-func SanitizeTag(v string) string {
-	var b strings.Builder
-	for _, c := range v {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.ContainsRune(" +-=._:/@", c):
-			b.WriteRune(c)
-		default:
-			b.WriteByte('_')
+// shortErr is an SDK error without its operation preamble.
+func shortErr(err error) string {
+	if c := code(err); c != "" {
+		var ae interface{ ErrorMessage() string }
+		if errors.As(err, &ae) && ae.ErrorMessage() != "" {
+			return c + ": " + ae.ErrorMessage()
 		}
+		return c
 	}
-	out := b.String()
-	if len(out) > 256 {
-		out = out[:256]
-	}
-	return out
-}
-
-// Create implements storage.Store.
-func (s *Store) Create(ctx context.Context, key string, o storage.CreateOptions) (storage.ObjectWriter, error) {
-	if key == "" || strings.HasPrefix(key, "/") || strings.Contains(key, "..") {
-		return nil, fmt.Errorf("invalid object key %q", key)
-	}
-	tagging, tags := s.tagging(o)
-	return &writer{s: s, ctx: ctx, key: key, full: s.key(key), ret: s.retention(o), tagging: tagging, tags: tags,
-		buf: make([]byte, 0, s.c.PartSize), whole: sha256.New(), sem: make(chan struct{}, s.c.Concurrency)}, nil
-}
-
-type writer struct {
-	s       *Store
-	ctx     context.Context
-	key     string
-	full    string
-	ret     *storage.Retention
-	tagging string
-	tags    map[string]string
-
-	buf   []byte
-	whole hash.Hash
-	n     int64
-	done  bool
-
-	upload *string
-	mu     sync.Mutex
-	parts  []types.CompletedPart
-	wg     sync.WaitGroup
-	sem    chan struct{}
-	err    error
-	pool   sync.Pool
-}
-
-func (w *writer) failed() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.err
-}
-
-func (w *writer) Write(p []byte) (int, error) {
-	n := 0
-	for len(p) > 0 {
-		if err := w.failed(); err != nil {
-			return n, err
-		}
-		k := copy(w.buf[len(w.buf):cap(w.buf)], p)
-		w.buf = w.buf[:len(w.buf)+k]
-		w.whole.Write(p[:k])
-		w.n += int64(k)
-		n += k
-		p = p[k:]
-		if len(w.buf) == cap(w.buf) {
-			if err := w.sendPart(); err != nil {
-				return n, err
-			}
-		}
-	}
-	return n, nil
-}
-
-func (w *writer) lockFields() (types.ObjectLockMode, *time.Time) {
-	if w.ret == nil {
-		return "", nil
-	}
-	u := w.ret.Until
-	return types.ObjectLockMode(w.ret.Mode), &u
-}
-
-// sendPart starts the upload if needed and uploads the buffer as the next
-// part in the background; at most Concurrency parts are in flight.
-func (w *writer) sendPart() error {
-	if w.upload == nil {
-		mode, until := w.lockFields()
-		in := &s3.CreateMultipartUploadInput{Bucket: aws.String(w.s.c.Bucket), Key: aws.String(w.full),
-			ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ObjectLockMode: mode, ObjectLockRetainUntilDate: until,
-			ContentType: aws.String("application/octet-stream")}
-		if w.tagging != "" {
-			in.Tagging = aws.String(w.tagging)
-		}
-		out, err := w.s.api.CreateMultipartUpload(w.ctx, in)
-		if err != nil {
-			return w.s.explain(err, w.key)
-		}
-		w.upload = out.UploadId
-	}
-	num := int32(len(w.parts)) + 1
-	w.mu.Lock()
-	w.parts = append(w.parts, types.CompletedPart{PartNumber: aws.Int32(num)})
-	w.mu.Unlock()
-	body := w.buf
-	if b, ok := w.pool.Get().([]byte); ok {
-		w.buf = b[:0]
-	} else {
-		w.buf = make([]byte, 0, w.s.c.PartSize)
-	}
-	w.sem <- struct{}{}
-	w.wg.Add(1)
-	go func() {
-		defer func() { <-w.sem; w.wg.Done() }()
-		sum := sha256.Sum256(body)
-		out, err := w.s.api.UploadPart(w.ctx, &s3.UploadPartInput{Bucket: aws.String(w.s.c.Bucket), Key: aws.String(w.full),
-			UploadId: w.upload, PartNumber: aws.Int32(num), Body: bytes.NewReader(body),
-			ContentLength: aws.Int64(int64(len(body))), ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
-			ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum[:]))})
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if err != nil {
-			if w.err == nil {
-				w.err = w.s.explain(err, w.key)
-			}
-			return
-		}
-		w.parts[num-1].ETag = out.ETag
-		w.parts[num-1].ChecksumSHA256 = out.ChecksumSHA256
-		w.pool.Put(body[:0])
-	}()
-	return nil
-}
-
-func (w *writer) Commit(ctx context.Context, want storage.Digest) (storage.ObjectInfo, error) {
-	if w.done {
-		return storage.ObjectInfo{}, fmt.Errorf("%s: commit after close", w.key)
-	}
-	var got storage.Digest
-	w.whole.Sum(got[:0])
-	if got != want {
-		w.Abort()
-		return storage.ObjectInfo{}, fmt.Errorf("%s: %w: received %s, expected %s", w.key, storage.ErrChecksum, got, want)
-	}
-	w.done = true
-	info := storage.ObjectInfo{Key: w.key, Size: w.n, SHA256: got, Retention: w.ret, Tags: w.tags}
-	var err error
-	if w.upload == nil {
-		err = w.putSingle(ctx, got, &info)
-	} else {
-		err = w.complete(ctx, &info)
-	}
-	if err != nil {
-		return storage.ObjectInfo{}, err
-	}
-	w.confirm(ctx, &info, w.upload == nil)
-	return info, nil
-}
-
-func (w *writer) putSingle(ctx context.Context, sum storage.Digest, info *storage.ObjectInfo) error {
-	mode, until := w.lockFields()
-	in := &s3.PutObjectInput{Bucket: aws.String(w.s.c.Bucket), Key: aws.String(w.full), Body: bytes.NewReader(w.buf),
-		ContentLength: aws.Int64(int64(len(w.buf))), ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
-		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
-		ObjectLockMode:    mode, ObjectLockRetainUntilDate: until, ContentType: aws.String("application/octet-stream"),
-		IfNoneMatch: aws.String("*")}
-	if w.tagging != "" {
-		in.Tagging = aws.String(w.tagging)
-	}
-	out, err := w.s.api.PutObject(ctx, in)
-	if err != nil {
-		if code(err) == "PreconditionFailed" {
-			return fmt.Errorf("%s: %w", w.key, storage.ErrExist)
-		}
-		return w.s.explain(err, w.key)
-	}
-	info.VersionID, info.ETag = aws.ToString(out.VersionId), aws.ToString(out.ETag)
-	return nil
-}
-
-func (w *writer) complete(ctx context.Context, info *storage.ObjectInfo) error {
-	if len(w.buf) > 0 {
-		if err := w.sendPart(); err != nil {
-			w.abortUpload()
-			return err
-		}
-	}
-	w.wg.Wait()
-	if err := w.failed(); err != nil {
-		w.abortUpload()
-		return err
-	}
-	out, err := w.s.api.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(w.s.c.Bucket),
-		Key: aws.String(w.full), UploadId: w.upload, MultipartUpload: &types.CompletedMultipartUpload{Parts: w.parts},
-		IfNoneMatch: aws.String("*")})
-	if err != nil {
-		w.abortUpload()
-		if code(err) == "PreconditionFailed" {
-			return fmt.Errorf("%s: %w", w.key, storage.ErrExist)
-		}
-		return w.s.explain(err, w.key)
-	}
-	info.VersionID, info.ETag = aws.ToString(out.VersionId), aws.ToString(out.ETag)
-	return nil
-}
-
-// confirm reads back what the server holds. Denied (write-only
-// credentials): the info keeps the upload's own answers, Confirmed false.
-func (w *writer) confirm(ctx context.Context, info *storage.ObjectInfo, single bool) {
-	in := &s3.HeadObjectInput{Bucket: aws.String(w.s.c.Bucket), Key: aws.String(w.full), ChecksumMode: types.ChecksumModeEnabled}
-	if info.VersionID != "" {
-		in.VersionId = aws.String(info.VersionID)
-	}
-	h, err := w.s.api.HeadObject(ctx, in)
-	if err != nil {
-		return
-	}
-	info.Confirmed = aws.ToInt64(h.ContentLength) == info.Size
-	if single && h.ChecksumSHA256 != nil && *h.ChecksumSHA256 != base64.StdEncoding.EncodeToString(info.SHA256[:]) {
-		info.Confirmed = false
-	}
-	if v := aws.ToString(h.VersionId); v != "" {
-		info.VersionID = v
-	}
-	info.ETag = aws.ToString(h.ETag)
-	if h.ObjectLockMode != "" && h.ObjectLockRetainUntilDate != nil {
-		info.Retention = &storage.Retention{Mode: string(h.ObjectLockMode), Until: h.ObjectLockRetainUntilDate.UTC()}
-	}
-}
-
-func (w *writer) abortUpload() {
-	if w.upload == nil {
-		return
-	}
-	w.wg.Wait()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 30*time.Second)
-	defer cancel()
-	w.s.api.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(w.s.c.Bucket), Key: aws.String(w.full), UploadId: w.upload})
-}
-
-func (w *writer) Abort() error {
-	if w.done {
-		return nil
-	}
-	w.done = true
-	w.abortUpload()
-	return nil
-}
-
-// Stat implements storage.Store, with the lock the server reports.
-func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
-	h, err := s.api.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.c.Bucket), Key: aws.String(s.key(key))})
-	if err != nil {
-		if code(err) == "NotFound" || code(err) == "NoSuchKey" {
-			return storage.ObjectInfo{}, fmt.Errorf("%s: %w", key, storage.ErrNotExist)
-		}
-		return storage.ObjectInfo{}, s.explain(err, key)
-	}
-	info := storage.ObjectInfo{Key: key, Size: aws.ToInt64(h.ContentLength), VersionID: aws.ToString(h.VersionId),
-		ETag: aws.ToString(h.ETag), Confirmed: true, Modified: aws.ToTime(h.LastModified)}
-	if h.ObjectLockMode != "" && h.ObjectLockRetainUntilDate != nil {
-		info.Retention = &storage.Retention{Mode: string(h.ObjectLockMode), Until: h.ObjectLockRetainUntilDate.UTC()}
-	}
-	return info, nil
-}
-
-// Open implements storage.Store.
-func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
-	out, err := s.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.c.Bucket), Key: aws.String(s.key(key))})
-	if err != nil {
-		if code(err) == "NoSuchKey" || code(err) == "NotFound" {
-			return nil, fmt.Errorf("%s: %w", key, storage.ErrNotExist)
-		}
-		return nil, s.explain(err, key)
-	}
-	return out.Body, nil
-}
-
-// List implements storage.Store.
-func (s *Store) List(ctx context.Context, prefix string, fn func(storage.ObjectInfo) error) error {
-	p := s3.NewListObjectsV2Paginator(s.api, &s3.ListObjectsV2Input{Bucket: aws.String(s.c.Bucket), Prefix: aws.String(s.key(prefix))})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return s.explain(err, prefix)
-		}
-		for _, o := range page.Contents {
-			if err := fn(storage.ObjectInfo{Key: s.rel(aws.ToString(o.Key)), Size: aws.ToInt64(o.Size), ETag: aws.ToString(o.ETag), Modified: aws.ToTime(o.LastModified)}); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return rootCause(err).Error()
 }
