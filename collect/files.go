@@ -27,13 +27,7 @@ type FileOptions struct {
 
 // openFile is openEvidence; tests replace it to simulate files that
 // shrink or fail mid-read.
-var openFile = func(path string) (fileHandle, string, error) {
-	f, m, err := openEvidence(path)
-	if err != nil {
-		return nil, m, err
-	}
-	return f, m, nil
-}
+var openFile = openEvidence
 
 // fileHandle is what Add needs of an open file.
 type fileHandle interface {
@@ -56,68 +50,178 @@ func (r *FileReader) Add(ctx context.Context, tw *tarWriter, path string, opt Fi
 
 // add is Add with the artifact's own byte budget (read so far, cap).
 func (r *FileReader) add(ctx context.Context, tw *tarWriter, path string, opt FileOptions, budget *artifactBudget) (custody.File, error) {
+	return r.write(ctx, tw, r.prepare(ctx, path, opt, budget, tw != nil && !opt.HashOnly))
+}
+
+// pending is a file between the two stages of reading it: prepare (the
+// metadata, the limits, the open, and for a small file its whole content)
+// and write (into the artifact's tar, in order). The stages run on
+// different goroutines for a tree of files, so the system calls of one file
+// overlap the hashing and archiving of the one before.
+type pending struct {
+	rec   custody.File
+	kind  int // pendRecord, pendLink, pendData, pendStream
+	opt   FileOptions
+	data  *[]byte    // pendData: the content, from smallBufs
+	f     fileHandle // pendStream: open, positioned at 0
+	rerr  error      // pendData: the read error, if the read fell short
+	flags []string   // pendData
+}
+
+const (
+	pendRecord = iota // the record alone
+	pendLink          // a symlink header
+	pendData          // content read in full by prepare
+	pendStream        // content to stream by write
+)
+
+// release gives back what a pending file holds when it will not be written.
+func (p *pending) release() {
+	if p.data != nil {
+		smallBufs.Put(p.data)
+		p.data = nil
+	}
+	if p.f != nil {
+		p.f.Close()
+		p.f = nil
+	}
+}
+
+// smallMax is the largest file prepare reads whole; larger files stream.
+const smallMax = 128 << 10
+
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, 0, smallMax+1); return &b }}
+
+// prepare does everything for one file that does not touch the tar.
+func (r *FileReader) prepare(ctx context.Context, path string, opt FileOptions, budget *artifactBudget, store bool) *pending {
+	p := &pending{opt: opt}
 	rec, err := lstatRecord(path)
 	if err != nil {
 		rec.Path = path
 		rec.Error = errText(err)
-		return rec, nil
+		p.rec = rec
+		return p
 	}
+	p.rec = rec
 	switch rec.Type {
 	case "symlink":
 		target, err := os.Readlink(path)
 		if err != nil {
-			rec.Error = "readlink: " + errText(err)
-			return rec, nil
+			p.rec.Error = "readlink: " + errText(err)
+			return p
 		}
-		rec.Link = target
-		if tw != nil && !opt.HashOnly {
-			if err := tw.WriteHeader(tarHeader(rec, tar.TypeSymlink)); err != nil {
+		p.rec.Link = target
+		if store {
+			p.kind = pendLink
+		}
+		return p
+	case "file":
+	case "dir":
+		return p
+	default:
+		p.rec.Note = "not a regular file (" + rec.Type + "): recorded, never opened"
+		return p
+	}
+	if opt.MaxSize > 0 && rec.Size > opt.MaxSize {
+		p.rec.Note = fmt.Sprintf("larger than the size cap of %d bytes: recorded, not read", opt.MaxSize)
+		return p
+	}
+	if opt.Logs {
+		if why := r.Limits.window(rec.Mtime); why != "" {
+			p.rec.Note = why
+			budget.skip()
+			return p
+		}
+	}
+	if why := budget.take(rec.Size); why != "" {
+		p.rec.Note = why
+		return p
+	}
+	if why := r.Limits.reserve(rec.Size); why != "" {
+		p.rec.Note = why
+		budget.skip()
+		return p
+	}
+	f, method, err := openFile(path)
+	if err != nil {
+		p.rec.Error = errText(err)
+		return p
+	}
+	p.rec.Method = method
+	if same, why := sameFile(f, rec); !same {
+		f.Close()
+		p.rec.Error = "changed between stat and open: " + why + "; not read"
+		return p
+	}
+	var lim *rate.Limiter
+	if r.Limits != nil {
+		lim = r.Limits.ReadRate
+	}
+	if rec.Size > smallMax || lim != nil {
+		p.kind, p.f = pendStream, f
+		return p
+	}
+	// A small file: read it whole now, hash it, check it after.
+	defer f.Close()
+	bp := smallBufs.Get().(*[]byte)
+	buf := (*bp)[:rec.Size]
+	n, rerr := io.ReadFull(f, buf)
+	if rerr == io.EOF {
+		rerr = io.ErrUnexpectedEOF
+	}
+	*bp = buf[:n]
+	p.kind, p.data, p.rerr = pendData, bp, rerr
+	sum := sha256.Sum256(buf[:n])
+	p.rec.Read = int64(n)
+	p.rec.SHA256 = hex.EncodeToString(sum[:])
+	if len(opt.Flag) > 0 {
+		fl := &flagScanner{keys: opt.Flag}
+		fl.Write(buf[:n])
+		p.flags = fl.finish()
+	}
+	if n == len(buf) {
+		p.rec.Note = changedNote(f, rec)
+	}
+	return p
+}
+
+// write puts a prepared file into tw (nil: record only) and returns its
+// record. The error is for failures of tw, which end the artifact.
+func (r *FileReader) write(ctx context.Context, tw *tarWriter, p *pending) (custody.File, error) {
+	rec := p.rec
+	store := tw != nil && !p.opt.HashOnly
+	switch p.kind {
+	case pendRecord:
+		return rec, nil
+	case pendLink:
+		if err := tw.WriteHeader(tarHeader(rec, tar.TypeSymlink)); err != nil {
+			return rec, err
+		}
+		rec.Stored = true
+		return rec, nil
+	case pendData:
+		defer smallBufs.Put(p.data)
+		rec.Flags = p.flags
+		data := *p.data
+		if store {
+			if err := tw.WriteHeader(tarHeader(rec, tar.TypeReg)); err != nil {
+				return rec, err
+			}
+			if _, err := tw.Write(data); err != nil {
 				return rec, err
 			}
 			rec.Stored = true
 		}
-		return rec, nil
-	case "file":
-	case "dir":
-		return rec, nil
-	default:
-		rec.Note = "not a regular file (" + rec.Type + "): recorded, never opened"
-		return rec, nil
-	}
-	if opt.MaxSize > 0 && rec.Size > opt.MaxSize {
-		rec.Note = fmt.Sprintf("larger than the size cap of %d bytes: recorded, not read", opt.MaxSize)
-		return rec, nil
-	}
-	if opt.Logs {
-		if why := r.Limits.window(rec.Mtime); why != "" {
-			rec.Note = why
-			budget.skip()
-			return rec, nil
+		if n := int64(len(data)); n < rec.Size {
+			return r.short(tw, store, rec, n, p.rerr)
 		}
-	}
-	if why := budget.take(rec.Size); why != "" {
-		rec.Note = why
 		return rec, nil
 	}
-	if why := r.Limits.reserve(rec.Size); why != "" {
-		rec.Note = why
-		budget.skip()
-		return rec, nil
-	}
-	f, method, err := openFile(path)
-	if err != nil {
-		rec.Error = errText(err)
-		return rec, nil
-	}
+	// pendStream
+	f := p.f
 	defer f.Close()
-	rec.Method = method
-	if same, why := sameFile(f, rec); !same {
-		rec.Error = "changed between stat and open: " + why + "; not read"
-		return rec, nil
-	}
-
 	var dst io.Writer = io.Discard
-	if tw != nil && !opt.HashOnly {
+	if store {
 		if err := tw.WriteHeader(tarHeader(rec, tar.TypeReg)); err != nil {
 			return rec, err
 		}
@@ -126,8 +230,8 @@ func (r *FileReader) add(ctx context.Context, tw *tarWriter, path string, opt Fi
 	}
 	h := sha256.New()
 	var fl *flagScanner
-	if len(opt.Flag) > 0 && rec.Size <= 4<<20 {
-		fl = &flagScanner{keys: opt.Flag}
+	if len(p.opt.Flag) > 0 && rec.Size <= 4<<20 {
+		fl = &flagScanner{keys: p.opt.Flag}
 		dst = io.MultiWriter(dst, fl)
 	}
 	// Exactly the size seen at stat time goes into the tar: a log that grows
@@ -147,27 +251,42 @@ func (r *FileReader) add(ctx context.Context, tw *tarWriter, path string, opt Fi
 	rec.Read = n
 	rec.SHA256 = hex.EncodeToString(h.Sum(nil))
 	if n < rec.Size {
-		if rerr == nil || errors.Is(rerr, io.EOF) {
-			rerr = io.ErrUnexpectedEOF
-		}
-		rec.Error = fmt.Sprintf("shrank or failed while read: got %d of %d bytes (%v); sha256 covers the bytes read", n, rec.Size, errText(rerr))
-		if dst != io.Discard {
-			if err := writeZeros(dst, rec.Size-n); err != nil {
-				return rec, err
-			}
-			rec.Error += "; padded with zeros in the tar"
-		}
-		return rec, nil
+		return r.short(tw, store, rec, n, rerr)
 	}
-	if after, err := f.Stat(); err == nil {
-		switch {
-		case after.Size() > rec.Size:
-			rec.Note = fmt.Sprintf("grew to %d bytes while read; the %d bytes present at stat time were collected", after.Size(), rec.Size)
-		case rec.Mtime != nil && !after.ModTime().Equal(*rec.Mtime):
-			rec.Note = "modified while read (mtime changed); content may mix old and new"
+	rec.Note = changedNote(f, rec)
+	return rec, nil
+}
+
+// short records a file that gave fewer bytes than its size and pads the
+// tar entry to the size its header promised.
+func (r *FileReader) short(tw *tarWriter, store bool, rec custody.File, n int64, rerr error) (custody.File, error) {
+	if rerr == nil || errors.Is(rerr, io.EOF) {
+		rerr = io.ErrUnexpectedEOF
+	}
+	rec.Error = fmt.Sprintf("shrank or failed while read: got %d of %d bytes (%v); sha256 covers the bytes read", n, rec.Size, errText(rerr))
+	if store {
+		if err := writeZeros(tw, rec.Size-n); err != nil {
+			return rec, err
 		}
+		rec.Error += "; padded with zeros in the tar"
 	}
 	return rec, nil
+}
+
+// changedNote says whether an open file grew or was modified since rec was
+// taken.
+func changedNote(f fileHandle, rec custody.File) string {
+	after, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	switch {
+	case after.Size() > rec.Size:
+		return fmt.Sprintf("grew to %d bytes while read; the %d bytes present at stat time were collected", after.Size(), rec.Size)
+	case rec.Mtime != nil && !after.ModTime().Equal(*rec.Mtime):
+		return "modified while read (mtime changed); content may mix old and new"
+	}
+	return ""
 }
 
 type writeErr struct{ err error }

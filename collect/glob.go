@@ -197,7 +197,21 @@ func (w *walker) emit(p string, literal bool) error {
 	}
 	if isDir {
 		w.seen[p] = true
-		return w.eachChild(p, func(child string, _ bool) error { return w.emit(child, false) })
+		return w.eachChild(p, w.emitChild)
+	}
+	w.seen[p] = true
+	return w.fn(p, nil)
+}
+
+// emitChild is emit for an entry of a directory listing, whose type the
+// listing already gave: a file below a matched directory needs no second
+// stat here (the reader takes its metadata anyway).
+func (w *walker) emitChild(p string, isDir bool) error {
+	if isDir {
+		return w.emit(p, false)
+	}
+	if w.seen[p] {
+		return nil
 	}
 	w.seen[p] = true
 	return w.fn(p, nil)

@@ -78,11 +78,15 @@ func (e *Emitter) AddFile(ctx context.Context, path string, opt FileOptions) err
 		e.tar = newTarWriter(countingWriter{e.w, e.onBytes})
 	}
 	rec, err := e.files.add(ctx, e.tar, path, opt, &e.budget)
+	e.addRecord(rec)
+	return err
+}
+
+func (e *Emitter) addRecord(rec custody.File) {
 	e.art.Files = append(e.art.Files, rec)
 	for _, f := range rec.Flags {
-		e.Warn("FLAG %s: %s", path, f)
+		e.Warn("FLAG %s: %s", rec.Path, f)
 	}
-	return err
 }
 
 // AddRecord appends a file record without content (a listing entry).

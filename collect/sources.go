@@ -45,27 +45,64 @@ func (f *Files) Describe() Description {
 }
 
 func (f *Files) Collect(ctx context.Context, e *Emitter) error {
+	if e.tar == nil {
+		e.tar = newTarWriter(countingWriter{e.w, e.onBytes})
+	}
+	// Two stages: this goroutine archives in order what a second one
+	// walks, stats, opens and (for small files) reads ahead, at most
+	// prefetch files ahead.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan *pending, prefetch)
 	matched := 0
-	err := Expand(ctx, f.Patterns, f.Excludes, func(p string, werr error) error {
-		if werr != nil {
-			e.AddRecord(custody.File{Path: p, Type: "dir", Error: "list: " + errText(werr)})
-			return nil
+	var walkErr error
+	go func() {
+		defer close(ch)
+		walkErr = Expand(ctx, f.Patterns, f.Excludes, func(p string, werr error) error {
+			var pd *pending
+			if werr != nil {
+				pd = &pending{rec: custody.File{Path: p, Type: "dir", Error: "list: " + errText(werr)}}
+			} else {
+				matched++
+				pd = e.files.prepare(ctx, p, f.Options, &e.budget, !f.Options.HashOnly)
+			}
+			select {
+			case ch <- pd:
+				return nil
+			case <-ctx.Done():
+				pd.release()
+				return ctx.Err()
+			}
+		})
+	}()
+	var err error
+	for pd := range ch {
+		if err != nil {
+			pd.release()
+			continue
 		}
-		matched++
-		return e.AddFile(ctx, p, f.Options)
-	})
+		var rec custody.File
+		rec, err = e.files.write(ctx, e.tar, pd)
+		e.addRecord(rec)
+		if err != nil {
+			cancel()
+		}
+	}
 	if err != nil {
 		return err
 	}
-	if e.tar == nil {
-		// Nothing matched: store an empty tar so the artifact still says so.
-		e.tar = newTarWriter(countingWriter{e.w, e.onBytes})
+	if walkErr != nil {
+		return walkErr
 	}
 	if matched == 0 {
 		e.Warn("no file matched %s", strings.Join(f.Patterns, ", "))
 	}
 	return nil
 }
+
+// prefetch bounds how many files the walking stage runs ahead: with
+// smallMax bytes each at most, 4 MiB per files artifact.
+const prefetch = 32
 
 // Bodyfile is a timeline of every entry under Roots in The Sleuth Kit's
 // bodyfile 3 format, taken before any file is read.

@@ -26,9 +26,12 @@ func lstatRecord(path string) (custody.File, error) {
 	return rec, nil
 }
 
-func openEvidence(path string) (*os.File, string, error) {
+func openEvidence(path string) (fileHandle, string, error) {
 	f, err := os.Open(path)
-	return f, "read", err
+	if err != nil {
+		return nil, "read", err
+	}
+	return f, "read", nil
 }
 
 func sameFile(h fileHandle, rec custody.File) (bool, string) {

@@ -201,17 +201,20 @@ type File struct {
 }
 
 // Marshal returns the manifest's canonical bytes: indented JSON with a
-// trailing newline. These bytes are stored and signed as they are.
+// trailing newline, each file record on one line. These bytes are stored
+// and signed as they are.
 func (m *Manifest) Marshal() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
 	if err := enc.Encode(m); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return indentShallow(buf.Bytes(), fileDepth), nil
 }
+
+// fileDepth is how deep file records sit: {"artifacts":[{"files":[{
+const fileDepth = 4
 
 // ErrFormat wraps every reason a manifest cannot be read.
 var ErrFormat = errors.New("not a custos manifest")

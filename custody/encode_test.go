@@ -1,0 +1,55 @@
+package custody
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// The hand-written encoder must write what encoding/json writes.
+func TestFileJSONMatchesReflection(t *testing.T) {
+	now := time.Date(2026, 11, 30, 10, 0, 0, 123456789, time.FixedZone("X", 3600))
+	zero := time.Unix(0, 0).UTC()
+	cases := []File{
+		{},
+		{Path: "/var/log/syslog", Type: "file", Size: 42, Mode: "0640", UID: 0, GID: 4, Inode: 7, Device: 2049, Nlink: 1,
+			Atime: &now, Mtime: &now, Ctime: &zero, Btime: &now, Stored: true, SHA256: "ab", Read: 42, Method: "read(O_NOATIME)"},
+		{Path: "odd\x00\x01\x1f\"\\\n\r\t\b\f<>&\u2028\u2029\xff\xfeé日本", Type: "symlink", Link: "../\x7f", Error: "e", Note: "n",
+			Flags: []string{"auto_prepend_file = /tmp/x.php", "\xc3"}},
+		{Path: "p", Flags: []string{}, Read: -1, Size: -5},
+	}
+	for i, f := range cases {
+		type plain File // no MarshalJSON
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(plain(f)); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := f.MarshalJSON()
+		if string(got)+"\n" != want.String() {
+			t.Errorf("case %d:\n got %s\nwant %s", i, got, want.String())
+		}
+		var back File
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Errorf("case %d: %v", i, err)
+		}
+	}
+}
+
+func TestIndentShallow(t *testing.T) {
+	src := []byte(`{"a":1,"b":[],"c":{},"d":[{"e":"x,{}[]:\"\\","f":[1,2,{"g":[3]}]}],"h":"\u2028"}` + "\n")
+	var want bytes.Buffer
+	if err := json.Indent(&want, src, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	if got := indentShallow(src, 100); string(got) != want.String() {
+		t.Fatalf("full depth:\n%s\nwant\n%s", got, want.String())
+	}
+	got := string(indentShallow(src, 2))
+	wantShallow := "{\n  \"a\": 1,\n  \"b\": [],\n  \"c\": {},\n  \"d\": [\n    {\"e\":\"x,{}[]:\\\"\\\\\",\"f\":[1,2,{\"g\":[3]}]}\n  ],\n  \"h\": \"\\u2028\"\n}\n"
+	if got != wantShallow {
+		t.Fatalf("depth 2:\n%s\nwant\n%s", got, wantShallow)
+	}
+}
