@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/custos-ir/custos/collect/windows"
 	"github.com/custos-ir/custos/custody"
 	"github.com/custos-ir/custos/internal/rate"
 )
@@ -23,6 +24,7 @@ type FileOptions struct {
 	HashOnly bool     // read and hash, but keep only the record
 	Flag     []string // settings to flag when a line sets them (files up to 4 MiB)
 	Logs     bool     // a log source: --since and --until apply
+	Redact   string   // secrets to redact in the stored copy (windows.Redact kinds)
 }
 
 // openFile is openEvidence; tests replace it to simulate files that
@@ -66,6 +68,9 @@ type pending struct {
 	f     fileHandle // pendStream: open, positioned at 0
 	rerr  error      // pendData: the read error, if the read fell short
 	flags []string   // pendData
+	// redacted replaces data: the copy with secrets replaced, which may
+	// differ in size from the original.
+	redacted []byte
 }
 
 const (
@@ -157,6 +162,10 @@ func (r *FileReader) prepare(ctx context.Context, path string, opt FileOptions, 
 	if r.Limits != nil {
 		lim = r.Limits.ReadRate
 	}
+	if opt.Redact != "" {
+		r.redact(p, f)
+		return p
+	}
 	if rec.Size > smallMax || lim != nil {
 		p.kind, p.f = pendStream, f
 		return p
@@ -185,6 +194,45 @@ func (r *FileReader) prepare(ctx context.Context, path string, opt FileOptions, 
 	return p
 }
 
+// redact reads a configuration file whole, records the original's digest,
+// and keeps a copy with its secrets replaced for the tar. Plaintext stays
+// in memory; a file too large to redact is hashed, not stored.
+func (r *FileReader) redact(p *pending, f fileHandle) {
+	defer f.Close()
+	rec := &p.rec
+	if rec.Size > windows.MaxRedact {
+		rec.Note = fmt.Sprintf("larger than the %d bytes custos redacts in memory: hashed, not stored (it may hold secrets)", windows.MaxRedact)
+		h := sha256.New()
+		n, err := copyFile(context.Background(), h, f, rec.Size, nil)
+		rec.Read, rec.SHA256 = n, hex.EncodeToString(h.Sum(nil))
+		if n < rec.Size {
+			rec.Error = fmt.Sprintf("shrank or failed while read: got %d of %d bytes (%v)", n, rec.Size, errText(err))
+		}
+		return
+	}
+	buf := make([]byte, rec.Size)
+	n, err := io.ReadFull(f, buf)
+	buf = buf[:n]
+	sum := sha256.Sum256(buf)
+	rec.Read, rec.SHA256 = int64(n), hex.EncodeToString(sum[:])
+	if n < int(rec.Size) {
+		rec.Error = fmt.Sprintf("shrank or failed while read: got %d of %d bytes (%v); not stored", n, rec.Size, errText(err))
+		return
+	}
+	out, what, rerr := windows.Redact(p.opt.Redact, buf)
+	if rerr != nil {
+		rec.Error = "redact: " + rerr.Error() + "; not stored"
+		return
+	}
+	rec.Note = changedNote(f, *rec)
+	if len(what) > 0 {
+		rec.Redacted = what
+		s := sha256.Sum256(out)
+		rec.StoredSize, rec.StoredSHA256 = int64(len(out)), hex.EncodeToString(s[:])
+	}
+	p.kind, p.redacted = pendData, out
+}
+
 // write puts a prepared file into tw (nil: record only) and returns its
 // record. The error is for failures of tw, which end the artifact.
 func (r *FileReader) write(ctx context.Context, tw *tarWriter, p *pending) (custody.File, error) {
@@ -200,6 +248,20 @@ func (r *FileReader) write(ctx context.Context, tw *tarWriter, p *pending) (cust
 		rec.Stored = true
 		return rec, nil
 	case pendData:
+		if p.redacted != nil || p.data == nil {
+			if store {
+				h := tarHeader(rec, tar.TypeReg)
+				h.Size = int64(len(p.redacted))
+				if err := tw.WriteHeader(h); err != nil {
+					return rec, err
+				}
+				if _, err := tw.Write(p.redacted); err != nil {
+					return rec, err
+				}
+				rec.Stored = true
+			}
+			return rec, nil
+		}
 		defer smallBufs.Put(p.data)
 		rec.Flags = p.flags
 		data := *p.data

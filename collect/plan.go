@@ -26,12 +26,15 @@ type PlanOptions struct {
 	GOOS string // defaults to runtime.GOOS
 	// Warn receives what the responder should know about the plan.
 	Warn func(string)
+	// Windows is the host discovery reads on Windows; nil means this
+	// host's own registry, files and environment (on Windows only).
+	Windows *WindowsHost
 }
 
 // kindRank orders a collection by volatility: live state, then the
 // timeline (before any file is read, so reading cannot disturb it), then
 // files, then everything else.
-var kindRank = map[string]int{"live": 0, "bodyfile": 1, "files": 2, "mysql": 3}
+var kindRank = map[string]int{"live": 0, "bodyfile": 1, "eventlogs": 2, "files": 2, "discover": 2, "mysql": 3}
 
 // Plan turns a profile into the ordered steps of a collection.
 func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
@@ -76,6 +79,9 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 		out := make([]string, len(ss))
 		for i, s := range ss {
 			out[i] = filepath.FromSlash(profiles.Expand(s, vars))
+			if o.Windows != nil && len(out[i]) > 2 && out[i][1] == ':' {
+				out[i] = o.Windows.Local(out[i])
+			}
 			if err := ValidatePattern(out[i]); err != nil {
 				return nil, fmt.Errorf("profile %s: %w", p.Name, err)
 			}
@@ -116,7 +122,7 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 				return nil, err
 			}
 			f := &Files{Name: a.Name, Patterns: paths, Excludes: excl,
-				Options: FileOptions{MaxSize: int64(a.Files.MaxSize), HashOnly: a.Files.HashOnly, Flag: a.Files.Flag, Logs: a.Files.Logs}}
+				Options: FileOptions{MaxSize: int64(a.Files.MaxSize), HashOnly: a.Files.HashOnly, Flag: a.Files.Flag, Logs: a.Files.Logs, Redact: a.Files.Redact}}
 			st.Source, st.Desc = f, f.Describe()
 		case a.MySQL != nil:
 			m := *a.MySQL
@@ -126,6 +132,8 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 			}
 			src := &MySQLSource{Name: a.Name, Spec: m}
 			st.Source, st.Desc = src, src.Describe()
+		case a.Discover != "":
+			st = planDiscover(a, o, goos)
 		case a.Bodyfile != nil:
 			roots, err := exp(a.Bodyfile.Roots)
 			if err != nil {

@@ -32,16 +32,46 @@ func (s *Stream) Collect(ctx context.Context, e *Emitter) error {
 	return bw.Flush()
 }
 
-// Files is a tar of the files matching Patterns, minus Excludes.
+// Files is a tar of the files matching Patterns, minus Excludes, and of
+// each of Groups (which may take files with other options).
 type Files struct {
 	Name     string
 	Patterns []string
 	Excludes []string
 	Options  FileOptions
+	Groups   []FileGroup
+	// Failures and Notes are what planning found (a configuration that
+	// names a folder that is gone, a registry key without access): they
+	// go into the artifact's record as errors and warnings.
+	Failures, Notes []string
+	Kind            string // "files" unless set
+}
+
+// FileGroup is one set of patterns with its own options.
+type FileGroup struct {
+	Patterns []string
+	Excludes []string
+	Options  FileOptions
+}
+
+func (f *Files) groups() []FileGroup {
+	var gs []FileGroup
+	if len(f.Patterns) > 0 {
+		gs = append(gs, FileGroup{f.Patterns, f.Excludes, f.Options})
+	}
+	return append(gs, f.Groups...)
 }
 
 func (f *Files) Describe() Description {
-	return Description{Name: f.Name, Kind: "files", Format: "tar", Sources: f.Patterns, Method: "statx+read"}
+	kind := f.Kind
+	if kind == "" {
+		kind = "files"
+	}
+	var src []string
+	for _, g := range f.groups() {
+		src = append(src, g.Patterns...)
+	}
+	return Description{Name: f.Name, Kind: kind, Format: "tar", Sources: src, Method: "statx+read"}
 }
 
 func (f *Files) Collect(ctx context.Context, e *Emitter) error {
@@ -56,24 +86,36 @@ func (f *Files) Collect(ctx context.Context, e *Emitter) error {
 	ch := make(chan *pending, prefetch)
 	matched := 0
 	var walkErr error
+	for _, m := range f.Failures {
+		e.Fail("%s", m)
+	}
+	for _, m := range f.Notes {
+		e.Warn("%s", m)
+	}
+	groups := f.groups()
 	go func() {
 		defer close(ch)
-		walkErr = Expand(ctx, f.Patterns, f.Excludes, func(p string, werr error) error {
-			var pd *pending
-			if werr != nil {
-				pd = &pending{rec: custody.File{Path: p, Type: "dir", Error: "list: " + errText(werr)}}
-			} else {
-				matched++
-				pd = e.files.prepare(ctx, p, f.Options, &e.budget, !f.Options.HashOnly)
+		for _, g := range groups {
+			walkErr = Expand(ctx, g.Patterns, g.Excludes, func(p string, werr error) error {
+				var pd *pending
+				if werr != nil {
+					pd = &pending{rec: custody.File{Path: p, Type: "dir", Error: "list: " + errText(werr)}}
+				} else {
+					matched++
+					pd = e.files.prepare(ctx, p, g.Options, &e.budget, !g.Options.HashOnly)
+				}
+				select {
+				case ch <- pd:
+					return nil
+				case <-ctx.Done():
+					pd.release()
+					return ctx.Err()
+				}
+			})
+			if walkErr != nil {
+				return
 			}
-			select {
-			case ch <- pd:
-				return nil
-			case <-ctx.Done():
-				pd.release()
-				return ctx.Err()
-			}
-		})
+		}
 	}()
 	var err error
 	for pd := range ch {
@@ -95,7 +137,7 @@ func (f *Files) Collect(ctx context.Context, e *Emitter) error {
 		return walkErr
 	}
 	if matched == 0 {
-		e.Warn("no file matched %s", strings.Join(f.Patterns, ", "))
+		e.Warn("no file matched %s", strings.Join(f.Describe().Sources, ", "))
 	}
 	return nil
 }

@@ -58,6 +58,21 @@ func (f *File) appendJSON(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
+	if len(f.Redacted) > 0 {
+		b = append(b, `,"redacted":[`...)
+		for i, s := range f.Redacted {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, s)
+		}
+		b = append(b, ']')
+	}
+	if f.StoredSize != 0 {
+		b = append(b, `,"stored_size":`...)
+		b = strconv.AppendInt(b, f.StoredSize, 10)
+	}
+	b = appendStringField(b, `,"stored_sha256":`, f.StoredSHA256)
 	return append(b, '}')
 }
 

@@ -198,6 +198,12 @@ type File struct {
 	Note   string `json:"note,omitempty"`
 	// Flags are lines that set a setting the profile asked to flag.
 	Flags []string `json:"flags,omitempty"`
+	// Redacted names the secrets replaced by REDACTED in the stored copy
+	// ("password×2"), never their values. SHA256 and Read are the
+	// original's; StoredSize and StoredSHA256 the copy's in the tar.
+	Redacted     []string `json:"redacted,omitempty"`
+	StoredSize   int64    `json:"stored_size,omitempty"`
+	StoredSHA256 string   `json:"stored_sha256,omitempty"`
 }
 
 // Marshal returns the manifest's canonical bytes: indented JSON with a

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -59,6 +60,10 @@ type Artifact struct {
 	Files       *Files    `yaml:"files,omitempty"`
 	Bodyfile    *Bodyfile `yaml:"bodyfile,omitempty"`
 	MySQL       *MySQL    `yaml:"mysql,omitempty"`
+	// Discover takes what custos finds from the host's own configuration
+	// (services, registry, IIS configuration) rather than fixed paths:
+	// one of Discoveries.
+	Discover string `yaml:"discover,omitempty"`
 	// Platform restricts one artifact to a platform.
 	Platform string `yaml:"platform,omitempty"`
 }
@@ -75,7 +80,21 @@ type Files struct {
 	Flag []string `yaml:"flag,omitempty"`
 	// Logs marks a log source: --since and --until apply to it.
 	Logs bool `yaml:"logs,omitempty"`
+	// Redact names the secrets to replace by REDACTED in the stored copy
+	// (the record keeps the original's SHA-256): one of Redactions.
+	Redact string `yaml:"redact,omitempty"`
 }
+
+// Discoveries are the values of an artifact's discover key.
+var Discoveries = map[string]string{
+	"tomcat":        "every Tomcat instance (Procrun services, CATALINA_BASE, default folders): logs, conf (secrets redacted), webapps hashed, work",
+	"iis":           "IIS configuration, every site's log folder as applicationHost.config names it, HTTPERR, the ISAPI redirector",
+	"fusionreactor": "every FusionReactor instance: logs, archives, configuration (secrets redacted)",
+	"eventlogs":     "Windows event logs (.evtx), copied even while the event log service holds them open",
+}
+
+// Redactions are the values of a files artifact's redact key.
+var Redactions = []string{"tomcat-conf", "iis-config", "fr-conf"}
 
 // MySQL dumps tables of a MySQL or MariaDB database in one snapshot.
 type MySQL struct {
@@ -123,6 +142,8 @@ func (a *Artifact) Kind() string {
 		return "bodyfile"
 	case a.MySQL != nil:
 		return "mysql"
+	case a.Discover != "":
+		return "discover"
 	}
 	return ""
 }
@@ -273,13 +294,13 @@ func (p *Profile) validate() error {
 		}
 		seen[a.Name] = true
 		kinds := 0
-		for _, set := range []bool{a.Live != "", a.Files != nil, a.Bodyfile != nil, a.MySQL != nil} {
+		for _, set := range []bool{a.Live != "", a.Files != nil, a.Bodyfile != nil, a.MySQL != nil, a.Discover != ""} {
 			if set {
 				kinds++
 			}
 		}
 		if kinds != 1 {
-			return fmt.Errorf("%s: give exactly one of live, files, bodyfile, mysql", where)
+			return fmt.Errorf("%s: give exactly one of live, files, bodyfile, mysql, discover", where)
 		}
 		var pats []string
 		switch {
@@ -288,6 +309,18 @@ func (p *Profile) validate() error {
 				return fmt.Errorf("%s: files needs paths", where)
 			}
 			pats = append(append(pats, a.Files.Paths...), a.Files.Exclude...)
+			if r := a.Files.Redact; r != "" && !slices.Contains(Redactions, r) {
+				return fmt.Errorf("%s: redact %q: want one of %s", where, r, strings.Join(Redactions, ", "))
+			}
+		case a.Discover != "":
+			if _, ok := Discoveries[a.Discover]; !ok {
+				var names []string
+				for n := range Discoveries {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				return fmt.Errorf("%s: discover %q: want one of %s", where, a.Discover, strings.Join(names, ", "))
+			}
 		case a.MySQL != nil:
 			m := a.MySQL
 			if m.MagentoRoot == "" && m.Database == "" {

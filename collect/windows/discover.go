@@ -334,7 +334,7 @@ var EventLogs = []string{
 // reading a mounted image.
 type FixtureFS map[string]string // "C:" -> "/path/to/drive_c"
 
-func (f FixtureFS) local(p string) (string, error) {
+func (f FixtureFS) Local(p string) (string, error) {
 	if len(p) < 2 || p[1] != ':' {
 		return "", fmt.Errorf("%s: not a drive path", p)
 	}
@@ -366,7 +366,7 @@ func (f FixtureFS) local(p string) (string, error) {
 }
 
 func (f FixtureFS) Stat(p string) (fs.FileInfo, error) {
-	l, err := f.local(p)
+	l, err := f.Local(p)
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +374,7 @@ func (f FixtureFS) Stat(p string) (fs.FileInfo, error) {
 }
 
 func (f FixtureFS) ReadFile(p string) ([]byte, error) {
-	l, err := f.local(p)
+	l, err := f.Local(p)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +382,7 @@ func (f FixtureFS) ReadFile(p string) ([]byte, error) {
 }
 
 func (f FixtureFS) ReadDir(p string) ([]fs.DirEntry, error) {
-	l, err := f.local(p)
+	l, err := f.Local(p)
 	if err != nil {
 		return nil, err
 	}
