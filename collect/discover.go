@@ -38,15 +38,14 @@ func planDiscover(a profiles.Artifact, o PlanOptions, goos string) Planned {
 	}
 	var sets []windows.FileSet
 	var finds []windows.Finding
+	var notes []string
 	switch a.Discover {
 	case "tomcat":
 		insts, f := windows.Tomcat(h.Registry, h.FS, h.Env)
 		finds = f
 		for _, t := range insts {
-			for _, s := range t.FileSets() {
-				s.Why = "Tomcat " + t.Base + " (" + strings.Join(t.Sources, ", ") + "): " + s.Why
-				sets = append(sets, s)
-			}
+			notes = append(notes, "found Tomcat "+t.Base+" through "+strings.Join(t.Sources, ", "))
+			sets = append(sets, t.FileSets()...)
 		}
 		if len(insts) == 0 {
 			finds = append(finds, windows.Finding{What: "no Tomcat found", Where: "Procrun services, CATALINA_BASE/CATALINA_HOME, default folders", Detail: "nothing to take"})
@@ -73,8 +72,11 @@ func planDiscover(a profiles.Artifact, o PlanOptions, goos string) Planned {
 			g.Excludes = append(g.Excludes, h.Local(winPath(s.Root, ex)))
 		}
 		f.Groups = append(f.Groups, g)
-		f.Notes = append(f.Notes, "found "+s.Root+": "+s.Why)
+		if a.Discover != "tomcat" {
+			notes = append(notes, "found "+s.Root+": "+s.Why)
+		}
 	}
+	f.Notes = notes
 	for _, fd := range finds {
 		if fd.IsFailure() {
 			f.Failures = append(f.Failures, fd.String())

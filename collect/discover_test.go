@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,4 +141,41 @@ func verifyLocal(t *testing.T, st storage.Store, m *custody.Manifest, id age.Ide
 		return "verify checked no file"
 	}
 	return ""
+}
+
+// deniedRegistry answers every read with access denied.
+type deniedRegistry struct{ windows.MapRegistry }
+
+func (deniedRegistry) SubKeys(string) ([]string, error) { return nil, fs.ErrPermission }
+
+// A registry key without access and an applicationHost.config that does
+// not parse are recorded with their reasons; what can be found still lands.
+func TestDiscoverBadInput(t *testing.T) {
+	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
+	c := t.TempDir()
+	os.MkdirAll(filepath.Join(c, "Windows/System32/inetsrv/config"), 0o755)
+	os.WriteFile(filepath.Join(c, "Windows/System32/inetsrv/config/applicationHost.config"), []byte("<configuration><sites><site"), 0o644)
+	os.MkdirAll(filepath.Join(c, "inetpub/logs/LogFiles/W3SVC1"), 0o755)
+	os.WriteFile(filepath.Join(c, "inetpub/logs/LogFiles/W3SVC1/u_ex261130.log"), []byte("GET /shell.aspx 200\n"), 0o644)
+	drives := windows.FixtureFS{"C:": c, "D:": abs("windows/testdata/drive_d")}
+	host := FixtureHost(drives, deniedRegistry{}, map[string]string{"SystemRoot": `C:\Windows`, "SystemDrive": "C:", "CATALINA_BASE": `D:\apps\tomcat-shop`})
+	p, err := profiles.Parse([]byte("name: t\nplatform: windows\nartifacts:\n  - {name: tomcat, discover: tomcat}\n  - {name: iis, discover: iis}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := Plan(p, PlanOptions{GOOS: "windows", Windows: host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, _, _ := newPipeline(t)
+	m := runCollection(t, pl, steps)
+	for _, a := range m.Artifacts {
+		if a.Status != "partial" || len(a.Files) == 0 {
+			t.Errorf("%s: %s with %d files, errors %v", a.Name, a.Status, len(a.Files), a.Errors)
+		}
+		want := map[string]string{"tomcat": "registry key not readable", "iis": "does not parse"}[a.Name]
+		if !strings.Contains(strings.Join(a.Errors, "\n"), want) {
+			t.Errorf("%s: errors %v, want %q", a.Name, a.Errors, want)
+		}
+	}
 }

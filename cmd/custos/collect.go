@@ -271,7 +271,7 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 	}
 	rep := ui.New(io.err, mode)
 	rep.Event(collect.Event{Type: collect.EventPhase, Time: time.Now(),
-		Message: fmt.Sprintf("collecting %d artifacts of profile %s into %s", len(s.plan), s.profile.Name, s.store.String()+"/"+m.Storage.Prefix)})
+		Message: fmt.Sprintf("collecting %d artifacts of profile %s into %s", len(s.plan), s.profile.Name, placeName(s.store, m.Storage.Prefix))})
 	p := &collect.Pipeline{Store: s.store, Recipients: agekeys.Ages(s.recipients), Report: rep,
 		Limits: s.limits, Files: &collect.FileReader{Limits: s.limits},
 		Options: func(name string) storage.CreateOptions { return objectOptions(s.store, name) }}
@@ -297,7 +297,7 @@ func summarize(m *custody.Manifest, st storage.Store, asJSON bool, io stdio) err
 	}
 	where := st.String() + " as " + strings.TrimSuffix(m.Storage.Prefix, "/")
 	if _, ok := st.(*streamstore.Writer); !ok {
-		where = st.String() + "/" + strings.TrimSuffix(m.Storage.Prefix, "/")
+		where = placeName(st, m.Storage.Prefix)
 	}
 	if asJSON {
 		fmt.Fprintf(io.err, `{"event":"summary","status":%q,"location":%q,"ok":%d,"partial":%d,"failed":%d,"skipped":%d}`+"\n",

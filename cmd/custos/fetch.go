@@ -90,7 +90,7 @@ func runFetch(ctx context.Context, o fetchOptions, io stdio) error {
 	}
 	prev, prevBytes := custody.Last(r.Log)
 	rec := custody.NextRecord(prev, prevBytes, custody.EventFetched, r.Manifest, r.ManifestSHA256, actor("", ""),
-		map[string]string{"from": src.String() + "/" + prefix, "to": dst.Root()})
+		map[string]string{"from": placeName(src, prefix), "to": dst.Root()})
 	if err := custody.AppendLog(ctx, dst, prefix, rec, nil, storage.CreateOptions{}); err != nil {
 		return fmt.Errorf("fetched, but the custody log record was not written: %w", err)
 	}

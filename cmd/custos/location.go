@@ -153,3 +153,13 @@ func unwrapPath(err error) error {
 	}
 	return err
 }
+
+// placeName names a collection's place for the responder: a directory
+// path in the host's own separators, or the store's URL and the prefix.
+func placeName(st storage.Store, prefix string) string {
+	prefix = strings.TrimSuffix(prefix, "/")
+	if d, ok := st.(*dirstore.Store); ok {
+		return filepath.Join(d.Root(), filepath.FromSlash(prefix))
+	}
+	return st.String() + "/" + prefix
+}

@@ -64,7 +64,7 @@ func runReport(ctx context.Context, o reportOptions, stdio stdio) error {
 		return err
 	}
 	sigs := custody.VerifySignatures(ctx, st, prefix, mb, r, sigOpts)
-	form := &custody.Form{Manifest: r.Manifest, ManifestSHA256: r.ManifestSHA256.String(), Location: st.String() + "/" + prefix,
+	form := &custody.Form{Manifest: r.Manifest, ManifestSHA256: r.ManifestSHA256.String(), Location: placeName(st, prefix),
 		Signers: sigs.Signers, Problems: r.Problems, Verified: true, Generated: time.Now().UTC()}
 	for _, e := range r.Log {
 		if e.Record != nil {
