@@ -67,7 +67,7 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 	w.RegImport(t, "Windows Registry Editor Version 5.00\n\n"+
 		`[HKEY_LOCAL_MACHINE\SOFTWARE\Apache Software Foundation\Procrun 2.0\TomcatShop\Parameters\Java]`+"\n"+
 		`"Options"=`+regMulti(`-Dcatalina.base=D:\apps\tomcat-shop`, `-Dcatalina.home=C:\Program Files\Apache Software Foundation\Tomcat 9.0`,
-			`-javaagent:C:\FusionReactor\instance\tomcat9\fusionreactor.jar=address=8088`, "-Xmx2g")+"\n\n"+
+		`-javaagent:C:\FusionReactor\instance\tomcat9\fusionreactor.jar=address=8088`, "-Xmx2g")+"\n\n"+
 		`[HKEY_LOCAL_MACHINE\SOFTWARE\Apache Software Foundation\Procrun 2.0\Gone\Parameters\Java]`+"\n"+
 		`"Options"=`+regMulti(`-Dcatalina.base=F:\old\tomcat`)+"\n")
 
