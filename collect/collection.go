@@ -292,7 +292,7 @@ func readSmall(ctx context.Context, st storage.Store, key string) ([]byte, error
 const JournalDir = "journal/"
 
 func journal(ctx context.Context, p *Pipeline, m *custody.Manifest, a custody.Artifact) (string, storage.Digest, bool) {
-	b, err := json.Marshal(a)
+	b, err := a.MarshalJSON() // not json.Marshal: that copies it twice more
 	if err != nil {
 		return "", storage.Digest{}, false
 	}

@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"regexp"
+	"runtime"
 	"time"
 
 	"filippo.io/age"
@@ -32,13 +33,6 @@ type Pipeline struct {
 
 	enc *zstd.Encoder
 }
-
-// Buffers between the reading and the compressing goroutine: bounded
-// memory per running artifact (see docs/manifest.md, "Memory").
-const (
-	asyncBuffers = 4
-	asyncSize    = 256 << 10
-)
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
@@ -88,8 +82,9 @@ func (p *Pipeline) encoder() (*zstd.Encoder, error) {
 	if p.enc == nil {
 		enc, err := zstd.NewWriter(nil,
 			zstd.WithEncoderLevel(zstd.SpeedFastest),
-			zstd.WithEncoderConcurrency(1),
-			zstd.WithWindowSize(4<<20))
+			zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
+			zstd.WithWindowSize(4<<20),
+			zstd.WithZeroFrames(true)) // an empty artifact is still a valid zstd stream
 		if err != nil {
 			return nil, err
 		}
@@ -133,11 +128,10 @@ func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, 
 	if err != nil {
 		return fmt.Errorf("age: %w", err)
 	}
-	// An abandoned run (see runWithTimeout) keeps its encoder while the
-	// pipeline moves on with a new one.
-	enc.Reset(aw)
-	async := newAsyncWriter(enc, asyncBuffers, asyncSize)
-	plain := &hashWriter{w: async, h: sha256.New()}
+	// Frames are compressed on up to GOMAXPROCS (--cpu) goroutines and
+	// written in order by one more.
+	frames := newFrameWriter(aw, enc, runtime.GOMAXPROCS(0))
+	plain := &hashWriter{w: frames, h: sha256.New()}
 
 	prog := &progress{p: p, name: d.Name, seq: seq}
 	e := &Emitter{w: plain, art: art, files: p.Files, onBytes: prog.add}
@@ -151,16 +145,13 @@ func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, 
 	if cerr == nil {
 		cerr = e.finish()
 	}
-	// Close the chain in order even after an error, so the goroutine ends.
-	aerr := async.Close()
+	// Close the chain in order even after an error, so the goroutines end.
+	ferr := frames.Close()
 	if cerr != nil {
 		return cerr
 	}
-	if aerr != nil {
-		return fmt.Errorf("compress/encrypt/store: %w", aerr)
-	}
-	if err := enc.Close(); err != nil {
-		return fmt.Errorf("zstd: %w", err)
+	if ferr != nil {
+		return fmt.Errorf("compress/encrypt/store: %w", ferr)
 	}
 	if err := aw.Close(); err != nil {
 		return fmt.Errorf("age: %w", err)

@@ -220,9 +220,14 @@ func indentShallow(src []byte, deep int) []byte {
 
 // MarshalJSON encodes an artifact as encoding/json would, except that its
 // file records come last and are encoded by hand, straight into one buffer.
-func (a Artifact) MarshalJSON() ([]byte, error) {
+func (a Artifact) MarshalJSON() ([]byte, error) { return a.appendJSON(nil) }
+
+// appendJSON appends the artifact's compact JSON to b. Large artifacts are
+// encoded straight into the caller's buffer: each fresh multi-megabyte
+// buffer costs page faults, and encoding/json would add two more copies.
+func (a *Artifact) appendJSON(b []byte) ([]byte, error) {
 	type plain Artifact // the same fields, without this method
-	p := plain(a)
+	p := plain(*a)
 	p.Files = nil
 	var head bytes.Buffer
 	enc := json.NewEncoder(&head)
@@ -232,9 +237,11 @@ func (a Artifact) MarshalJSON() ([]byte, error) {
 	}
 	h := bytes.TrimRight(head.Bytes(), "\n")
 	if len(a.Files) == 0 {
-		return h, nil
+		return append(b, h...), nil
 	}
-	b := make([]byte, 0, len(h)+len(a.Files)*320+16)
+	if b == nil {
+		b = make([]byte, 0, len(h)+len(a.Files)*512+16)
+	}
 	b = append(b, h[:len(h)-1]...)
 	b = append(b, `,"files":[`...)
 	for i := range a.Files {
@@ -244,4 +251,37 @@ func (a Artifact) MarshalJSON() ([]byte, error) {
 		b = a.Files[i].appendJSON(b)
 	}
 	return append(b, ']', '}'), nil
+}
+
+// marshalCompact encodes the manifest with its artifacts last, each
+// appended by hand into one buffer.
+func (m *Manifest) marshalCompact() ([]byte, error) {
+	type plain Manifest
+	p := plain(*m)
+	p.Artifacts = nil
+	var head bytes.Buffer
+	enc := json.NewEncoder(&head)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		return nil, err
+	}
+	h := bytes.TrimRight(head.Bytes(), "\n")
+	h = bytes.TrimSuffix(h, []byte(`,"artifacts":null}`))
+	h = bytes.TrimSuffix(h, []byte("}"))
+	n := len(h) + 64
+	for i := range m.Artifacts {
+		n += 1024 + len(m.Artifacts[i].Files)*512
+	}
+	b := append(make([]byte, 0, n), h...)
+	b = append(b, `,"artifacts":[`...)
+	for i := range m.Artifacts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = m.Artifacts[i].appendJSON(b); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, "]}\n"...), nil
 }

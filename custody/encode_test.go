@@ -53,3 +53,37 @@ func TestIndentShallow(t *testing.T) {
 		t.Fatalf("depth 2:\n%s\nwant\n%s", got, wantShallow)
 	}
 }
+
+// The hand-assembled manifest decodes to what encoding/json would have
+// written, field for field.
+func TestManifestMarshalRoundTrip(t *testing.T) {
+	now := time.Date(2026, 11, 30, 10, 0, 0, 5, time.UTC)
+	m := &Manifest{Format: Format, CollectionID: "20261130T100000Z-abcdef", Case: Case{ID: "C<1>&"}, Started: NewTime(now),
+		Artifacts: []Artifact{
+			{Name: "a", Kind: "files", Format: "tar", Status: StatusOK, Started: now, Files: []File{{Path: "/x", Type: "file", Mtime: &now}, {Path: "/y\n"}}},
+			{Name: "b", Kind: "live", Format: "jsonl", Status: StatusPartial, Errors: []string{"e"}},
+		}}
+	got, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type plain Manifest
+	want, _ := json.Marshal(plain(*m))
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("%v\n%s", err, got)
+	}
+	json.Unmarshal(want, &w)
+	gb, _ := json.Marshal(g)
+	wb, _ := json.Marshal(w)
+	if !bytes.Equal(gb, wb) {
+		t.Fatalf("got\n%s\nwant\n%s", gb, wb)
+	}
+	if !bytes.Contains(got, []byte("\n        {\"path\":\"/x\",")) {
+		t.Errorf("file records are not one per line:\n%s", got)
+	}
+	empty := &Manifest{Format: Format}
+	if b, _ := empty.Marshal(); !bytes.Contains(b, []byte(`"artifacts": []`)) {
+		t.Errorf("no artifacts:\n%s", b)
+	}
+}

@@ -210,13 +210,11 @@ type File struct {
 // trailing newline, each file record on one line. These bytes are stored
 // and signed as they are.
 func (m *Manifest) Marshal() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
+	b, err := m.marshalCompact()
+	if err != nil {
 		return nil, err
 	}
-	return indentShallow(buf.Bytes(), fileDepth), nil
+	return indentShallow(b, fileDepth), nil
 }
 
 // fileDepth is how deep file records sit: {"artifacts":[{"files":[{

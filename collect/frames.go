@@ -1,0 +1,131 @@
+package collect
+
+import (
+	"io"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// frameWriter compresses the plaintext in chunks of a fixed size, each an
+// independent zstd frame, on several goroutines, and writes the frames in
+// order to dst from one more goroutine. A zstd stream may hold any number
+// of frames: `zstd -d` and every decoder read them as one stream.
+//
+// One zstd stream uses about one core whatever its concurrency option (it
+// overlaps work rather than splitting it); independent frames are what let
+// one large artifact use every core --cpu allows. Memory is bounded:
+// (workers+2) chunks of input and their frames, reused.
+type frameWriter struct {
+	dst   io.Writer
+	enc   *zstd.Encoder
+	cur   *frameJob
+	work  chan *frameJob // to the compressors
+	order chan *frameJob // to the writer, in submission order
+	free  chan *frameJob
+	done  chan struct{}
+	sent  bool
+
+	mu  sync.Mutex
+	err error
+}
+
+type frameJob struct {
+	in, out []byte
+	ready   chan struct{}
+}
+
+// frameSize is the plaintext in one frame: large enough that the ratio
+// does not suffer (the window is 4 MiB), small enough that workers+2 of
+// them stay a few MiB.
+const frameSize = 2 << 20
+
+func newFrameWriter(dst io.Writer, enc *zstd.Encoder, workers int) *frameWriter {
+	if workers < 1 {
+		workers = 1
+	}
+	f := &frameWriter{
+		dst:   dst,
+		enc:   enc,
+		work:  make(chan *frameJob, workers+2),
+		order: make(chan *frameJob, workers+2),
+		free:  make(chan *frameJob, workers+2),
+		done:  make(chan struct{}),
+	}
+	for range workers + 2 {
+		f.free <- &frameJob{in: make([]byte, 0, frameSize), ready: make(chan struct{}, 1)}
+	}
+	for range workers {
+		go func() {
+			for j := range f.work {
+				j.out = f.enc.EncodeAll(j.in, j.out[:0])
+				j.ready <- struct{}{}
+			}
+		}()
+	}
+	go f.writeOut()
+	f.cur = <-f.free
+	return f
+}
+
+func (f *frameWriter) writeOut() {
+	defer close(f.done)
+	for j := range f.order {
+		<-j.ready
+		if f.failed() == nil {
+			if _, err := f.dst.Write(j.out); err != nil {
+				f.mu.Lock()
+				f.err = err
+				f.mu.Unlock()
+			}
+		}
+		j.in = j.in[:0]
+		f.free <- j
+	}
+}
+
+func (f *frameWriter) failed() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
+func (f *frameWriter) submit() {
+	f.sent = true
+	f.order <- f.cur
+	f.work <- f.cur
+}
+
+func (f *frameWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		if err := f.failed(); err != nil {
+			return n, err
+		}
+		in := f.cur.in
+		k := copy(in[len(in):cap(in)], p)
+		f.cur.in = in[:len(in)+k]
+		p = p[k:]
+		n += k
+		if len(f.cur.in) == cap(f.cur.in) {
+			f.submit()
+			f.cur = <-f.free
+		}
+	}
+	return n, nil
+}
+
+// Close compresses what is buffered (an empty stream is one empty frame),
+// waits for every frame to be written and returns the first write error.
+func (f *frameWriter) Close() error {
+	if f.cur != nil {
+		if len(f.cur.in) > 0 || !f.sent {
+			f.submit()
+		}
+		f.cur = nil
+		close(f.work)
+		close(f.order)
+	}
+	<-f.done
+	return f.failed()
+}
