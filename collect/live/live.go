@@ -10,7 +10,6 @@ package live
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -19,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shirou/gopsutil/v4/host"
 	gnet "github.com/shirou/gopsutil/v4/net"
 )
 
@@ -159,27 +157,8 @@ type Session struct {
 	Terminal string     `json:"terminal"`
 	Host     string     `json:"host,omitempty"` // where the session came from
 	Started  *time.Time `json:"started,omitempty"`
-}
-
-// Users lists logged-in sessions (utmp on Linux).
-func Users(ctx context.Context, w io.Writer) error {
-	if runtime.GOOS == "windows" {
-		return errors.ErrUnsupported
-	}
-	us, err := host.UsersWithContext(ctx)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil // no utmp: nobody logged in through login(1)
-		}
-		return err
-	}
-	out := newLines(w)
-	for _, u := range us {
-		if err := out.put(Session{User: u.User, Terminal: u.Terminal, Host: u.Host, Started: utc(time.Unix(int64(u.Started), 0))}); err != nil {
-			return err
-		}
-	}
-	return nil
+	PID      int        `json:"pid,omitempty"`
+	Source   string     `json:"source,omitempty"` // utmp, logind
 }
 
 // Identity is the host identity for the manifest header.
@@ -191,22 +170,13 @@ type Identity struct {
 	UTCOffsetSeconds                                                        int
 }
 
-// HostIdentity reads who the host says it is.
+// HostIdentity reads who the host says it is, from the kernel and the
+// OS's own files (never by running a program: gopsutil's host.Info runs
+// lsb_release on Linux).
 func HostIdentity(ctx context.Context) (Identity, error) {
-	var id Identity
-	var problems []string
-	info, err := host.InfoWithContext(ctx)
-	if err != nil {
-		problems = append(problems, err.Error())
-	}
-	if info != nil {
-		id = Identity{Hostname: info.Hostname, OS: info.OS, Platform: info.Platform, PlatformVersion: info.PlatformVersion,
-			KernelVersion: info.KernelVersion, Arch: runtime.GOARCH, MachineID: info.HostID}
-		if info.BootTime > 0 {
-			id.BootTime = time.Unix(int64(info.BootTime), 0).UTC()
-		}
-	}
-	if b, err := os.ReadFile("/etc/machine-id"); err == nil {
+	id, err := platformIdentity(ctx)
+	id.Arch = runtime.GOARCH
+	if b, rerr := os.ReadFile("/etc/machine-id"); rerr == nil {
 		id.MachineID = strings.TrimSpace(string(b))
 	}
 	if id.Hostname == "" {
@@ -214,10 +184,7 @@ func HostIdentity(ctx context.Context) (Identity, error) {
 	}
 	id.IPs = addresses()
 	id.TimeZone, id.UTCOffsetSeconds = time.Now().Zone()
-	if len(problems) > 0 {
-		return id, errors.New(strings.Join(problems, "; "))
-	}
-	return id, nil
+	return id, err
 }
 
 func addresses() []string {
