@@ -431,13 +431,6 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// tarWriter is a PAX tar stream of host files.
-type tarWriter struct {
-	*tar.Writer
-}
-
-func newTarWriter(w io.Writer) *tarWriter { return &tarWriter{tar.NewWriter(w)} }
-
 func tarHeader(rec custody.File, typ byte) *tar.Header {
 	h := &tar.Header{
 		Typeflag: typ,
