@@ -120,7 +120,7 @@ func Run(ctx context.Context, p *Pipeline, m *custody.Manifest, plan []Planned) 
 		results[i] = pl.Run(ctx, seq, src)
 		note(NoteArtifact, results[i])
 		if noter == nil && results[i].IsStored() {
-			if k, d, ok := journal(ctx, pl, m, results[i]); ok {
+			if k, d, ok := journal(ctx, pl, m, &results[i]); ok {
 				jmu.Lock()
 				m.Journal[k] = d
 				jmu.Unlock()
@@ -291,8 +291,8 @@ func readSmall(ctx context.Context, st storage.Store, key string) ([]byte, error
 // an interrupted collection can be resumed without taking it again.
 const JournalDir = "journal/"
 
-func journal(ctx context.Context, p *Pipeline, m *custody.Manifest, a custody.Artifact) (string, storage.Digest, bool) {
-	b, err := a.MarshalJSON() // not json.Marshal: that copies it twice more
+func journal(ctx context.Context, p *Pipeline, m *custody.Manifest, a *custody.Artifact) (string, storage.Digest, bool) {
+	b, err := a.Seal() // the manifest reuses these bytes
 	if err != nil {
 		return "", storage.Digest{}, false
 	}

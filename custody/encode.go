@@ -226,6 +226,9 @@ func (a Artifact) MarshalJSON() ([]byte, error) { return a.appendJSON(nil) }
 // encoded straight into the caller's buffer: each fresh multi-megabyte
 // buffer costs page faults, and encoding/json would add two more copies.
 func (a *Artifact) appendJSON(b []byte) ([]byte, error) {
+	if a.sealed.valid(a) {
+		return append(b, a.sealed.b...), nil
+	}
 	type plain Artifact // the same fields, without this method
 	p := plain(*a)
 	p.Files = nil
@@ -284,4 +287,39 @@ func (m *Manifest) marshalCompact() ([]byte, error) {
 		}
 	}
 	return append(b, "]}\n"...), nil
+}
+
+// sealed is an artifact's encoding kept for reuse (the journal's bytes are
+// the manifest's), with what it was made from: a copy whose files, errors,
+// warnings or status were changed afterwards is encoded again.
+type sealed struct {
+	b          []byte
+	files      *File
+	nf, ne, nw int
+	status     string
+}
+
+func (s *sealed) valid(a *Artifact) bool {
+	if s == nil || len(a.Files) != s.nf || len(a.Errors) != s.ne || len(a.Warnings) != s.nw || a.Status != s.status {
+		return false
+	}
+	return s.nf == 0 || &a.Files[0] == s.files
+}
+
+// Seal encodes a finished artifact record and keeps the bytes, so that
+// writing it again (the manifest after the journal) costs a copy, not an
+// encoding. Changing the record afterwards in place other than by
+// appending to its lists or setting its status is not allowed.
+func (a *Artifact) Seal() ([]byte, error) {
+	a.sealed = nil
+	b, err := a.appendJSON(nil)
+	if err != nil {
+		return nil, err
+	}
+	s := &sealed{b: b, nf: len(a.Files), ne: len(a.Errors), nw: len(a.Warnings), status: a.Status}
+	if s.nf > 0 {
+		s.files = &a.Files[0]
+	}
+	a.sealed = s
+	return b, nil
 }

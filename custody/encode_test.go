@@ -87,3 +87,30 @@ func TestManifestMarshalRoundTrip(t *testing.T) {
 		t.Errorf("no artifacts:\n%s", b)
 	}
 }
+
+// A sealed record's bytes are reused only while the record is as sealed.
+func TestSealedArtifact(t *testing.T) {
+	a := Artifact{Name: "a", Status: StatusOK, Files: []File{{Path: "/x"}}}
+	b, err := a.Seal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := a.MarshalJSON(); !bytes.Equal(again, b) {
+		t.Fatal("sealed bytes not reused")
+	}
+	c := a
+	c.Warnings = append(c.Warnings, "changed")
+	if got, _ := c.MarshalJSON(); !bytes.Contains(got, []byte("changed")) {
+		t.Errorf("a changed copy was not encoded again: %s", got)
+	}
+	d := a
+	d.Files = nil
+	if got, _ := json.Marshal(d); bytes.Contains(got, []byte("/x")) {
+		t.Errorf("a copy without files kept them: %s", got)
+	}
+	e := a
+	e.Files = []File{{Path: "/y"}}
+	if got, _ := e.MarshalJSON(); !bytes.Contains(got, []byte("/y")) {
+		t.Errorf("a copy with other files kept the old ones: %s", got)
+	}
+}

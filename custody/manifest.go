@@ -164,6 +164,8 @@ type Artifact struct {
 	Files    []File              `json:"files,omitempty"`
 	Errors   []string            `json:"errors,omitempty"`
 	Warnings []string            `json:"warnings,omitempty"`
+
+	sealed *sealed // see Seal
 }
 
 // Digested is a byte count and its SHA-256.
