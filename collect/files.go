@@ -170,11 +170,22 @@ func (r *FileReader) prepare(ctx context.Context, path string, opt FileOptions, 
 		p.kind, p.f = pendStream, f
 		return p
 	}
-	// A small file: read it whole now, hash it, check it after.
+	// A small file: read it whole now, and hash it. Asking for one byte
+	// more than its size shows, in the same read, whether it grew.
 	defer f.Close()
 	bp := smallBufs.Get().(*[]byte)
-	buf := (*bp)[:rec.Size]
-	n, rerr := io.ReadFull(f, buf)
+	size := int(rec.Size)
+	buf := (*bp)[:size+1]
+	n, rerr := 0, error(nil)
+	for n < size && rerr == nil {
+		var k int
+		k, rerr = f.Read(buf[n:])
+		n += k
+	}
+	if n > size {
+		n = size
+		p.rec.Note = fmt.Sprintf("grew while read; the %d bytes present at stat time were collected", size)
+	}
 	if rerr == io.EOF {
 		rerr = io.ErrUnexpectedEOF
 	}
@@ -187,9 +198,6 @@ func (r *FileReader) prepare(ctx context.Context, path string, opt FileOptions, 
 		fl := &flagScanner{keys: opt.Flag}
 		fl.Write(buf[:n])
 		p.flags = fl.finish()
-	}
-	if n == len(buf) {
-		p.rec.Note = changedNote(f, rec)
 	}
 	return p
 }
