@@ -20,12 +20,16 @@ func runProfilesCmd(ctx context.Context, args []string, std stdio) error {
 	}
 	switch {
 	case f.NArg() == 1 && f.Arg(0) == "list":
+		width := 0
+		for _, n := range profiles.Names() {
+			width = max(width, len(n))
+		}
 		for _, n := range profiles.Names() {
 			p, err := profiles.Load(n)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(std.out, "%-12s %-8s %s\n", n, p.Platform, p.Description)
+			fmt.Fprintf(std.out, "%-*s %-8s %s\n", width, n, p.Platform, p.Description)
 		}
 		return nil
 	case f.NArg() == 2 && f.Arg(0) == "show":
