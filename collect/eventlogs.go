@@ -85,7 +85,7 @@ func (s *EventLogs) copyLog(ctx context.Context, e *Emitter, p string, methods [
 		return nil
 	}
 	lc, tried, err := windows.OpenLog(ctx, p, methods)
-	if len(tried) > 0 {
+	if err == nil && len(tried) > 0 {
 		rec.Note = "tried first: " + strings.Join(tried, "; ")
 	}
 	if err != nil {

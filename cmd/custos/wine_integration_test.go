@@ -139,6 +139,7 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 				t.Errorf("a log the profile does not name was taken")
 			}
 		case n == "Security.evtx":
+			t.Logf("held Security.evtx: error %q note %q", f.Error, f.Note)
 			if !ok || f.Stored || !strings.Contains(f.Error, "shared-read") {
 				t.Errorf("held Security.evtx: %+v", f)
 			}

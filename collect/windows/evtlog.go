@@ -79,8 +79,18 @@ func OpenLog(ctx context.Context, path string, methods []LogMethod) (*LogCopy, [
 	if len(errs) == 0 {
 		return nil, reasons, errors.New("no method to read an event log")
 	}
-	return nil, reasons, errors.Join(errs...)
+	return nil, reasons, oneLineErrs{strings.Join(reasons, "; "), errs}
 }
+
+// oneLineErrs reads as one line (a record's error) and still unwraps to
+// every method's error.
+type oneLineErrs struct {
+	msg  string
+	errs []error
+}
+
+func (e oneLineErrs) Error() string   { return e.msg }
+func (e oneLineErrs) Unwrap() []error { return e.errs }
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")

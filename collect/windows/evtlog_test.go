@@ -67,7 +67,7 @@ func TestOpenLogAllFail(t *testing.T) {
 	if len(reasons) != 3 || reasons[0] != "a: locked" || reasons[1] != "b: Access is denied." || !strings.HasPrefix(reasons[2], "c: ") {
 		t.Errorf("reasons = %q", reasons)
 	}
-	if err.Error() != strings.Join(reasons, "\n") {
+	if err.Error() != strings.Join(reasons, "; ") { // one line: it goes into a record
 		t.Errorf("error %q does not join the reasons", err)
 	}
 	if !errors.Is(err, sentinel) {

@@ -296,7 +296,7 @@ func evtQueryFunc(path string, kind uintptr) eventQuery {
 		rs, _, e := procEvtQuery.Call(0, uintptr(unsafe.Pointer(p16)), uintptr(unsafe.Pointer(q16)),
 			kind|evtQueryForwardDirection)
 		if rs == 0 {
-			return fmt.Errorf("EvtQuery(%s): %w", path, e)
+			return fmt.Errorf("EvtQuery(%s): %w", path, callErr(e))
 		}
 		defer evtClose(rs)
 		var batch [evtBatch]uintptr
@@ -356,3 +356,12 @@ func evtRenderXML(ev uintptr, buf *[]uint16) (string, error) {
 }
 
 func evtClose(h uintptr) { procEvtClose.Call(h) }
+
+// callErr makes a failed call's error readable when the system gave none
+// (a stub API answers "The operation completed successfully").
+func callErr(e error) error {
+	if errno, ok := e.(windows.Errno); !ok || errno == 0 {
+		return errors.New("failed without saying why (not implemented on this system?)")
+	}
+	return e
+}
