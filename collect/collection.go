@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -246,16 +247,13 @@ func Finish(ctx context.Context, st storage.Store, m *custody.Manifest, opts fun
 			m.Errors = append(m.Errors, "the SHA256SUMS that arrived differs from the artifacts that arrived whole; it is kept as it came")
 		}
 	}
-	mb, err := m.Marshal()
+	msum, err := putManifest(ctx, st, m.Storage.Prefix+custody.ManifestName, m, opts("manifest"))
 	if err != nil {
-		return err
-	}
-	if err := PutSmall(ctx, st, m.Storage.Prefix+custody.ManifestName, mb, opts("manifest")); err != nil {
 		return err
 	}
 	// The first custody event. The host holds no key: the chain, the
 	// digest file below and the collector's later signature vouch for it.
-	rec := custody.NextRecord(nil, nil, custody.EventCollected, m, sha256.Sum256(mb),
+	rec := custody.NextRecord(nil, nil, custody.EventCollected, m, msum,
 		custody.Actor{User: m.Operator.User, Host: m.Host.Hostname},
 		map[string]string{"status": m.Status, "location": m.Storage.Location, "ssh_connection": m.Operator.SSHConnection})
 	rb, err := rec.Marshal()
@@ -266,8 +264,32 @@ func Finish(ctx context.Context, st storage.Store, m *custody.Manifest, opts fun
 	if err := PutSmall(ctx, st, m.Storage.Prefix+logKey, rb, opts("log")); err != nil {
 		return err
 	}
-	dg := append(custody.DigestLine(mb, custody.ManifestName), custody.DigestLine(rb, logKey)...)
+	dg := append(custody.SumLine(msum, custody.ManifestName), custody.DigestLine(rb, logKey)...)
 	return PutSmall(ctx, st, m.Storage.Prefix+custody.ManifestDigestName, dg, opts("manifest-digest"))
+}
+
+// putManifest writes the manifest straight into the store, hashing it on
+// the way: the manifest of a large tree is never held twice in memory.
+func putManifest(ctx context.Context, st storage.Store, key string, m *custody.Manifest, o storage.CreateOptions) (storage.Digest, error) {
+	var sum storage.Digest
+	w, err := st.Create(ctx, key, o)
+	if err != nil {
+		return sum, fmt.Errorf("store %s: %w", key, err)
+	}
+	h := sha256.New()
+	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 256<<10)
+	if _, err = m.WriteTo(bw); err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		h.Sum(sum[:0])
+		_, err = w.Commit(ctx, sum)
+	}
+	if err != nil {
+		w.Abort()
+		return sum, fmt.Errorf("store %s: %w", key, err)
+	}
+	return sum, nil
 }
 
 // PutSmall stores a small object from memory.

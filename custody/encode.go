@@ -3,6 +3,7 @@ package custody
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -157,65 +158,98 @@ func appendString(b []byte, s string) []byte {
 // indentShallow indents compact JSON like json.Indent with two spaces, but
 // only to depth deep: containers nested deeper stay on one line.
 func indentShallow(src []byte, deep int) []byte {
-	dst := make([]byte, 0, len(src)+len(src)/16)
-	depth := 0
-	inStr, esc := false, false
-	nl := func(d int) {
-		dst = append(dst, '\n')
-		for ; d > 0; d-- {
-			dst = append(dst, ' ', ' ')
-		}
+	var b bytes.Buffer
+	b.Grow(len(src) + len(src)/16)
+	in := &indenter{w: &b, deep: deep}
+	in.Write(src)
+	in.flush()
+	return b.Bytes()
+}
+
+// indenter is indentShallow as a writer, for manifests written straight
+// to a store: a multi-megabyte manifest is never held twice.
+type indenter struct {
+	w      io.Writer
+	deep   int
+	depth  int
+	inStr  bool
+	esc    bool
+	opened bool // a { or [ was written; its newline waits for the next byte
+	out    []byte
+	err    error
+}
+
+func (in *indenter) nl(d int) {
+	in.out = append(in.out, '\n')
+	for ; d > 0; d-- {
+		in.out = append(in.out, ' ', ' ')
 	}
-	for i := 0; i < len(src); i++ {
-		c := src[i]
-		if inStr {
-			dst = append(dst, c)
+}
+
+func (in *indenter) Write(p []byte) (int, error) {
+	for _, c := range p {
+		if in.opened {
+			in.opened = false
+			if c == '}' || c == ']' {
+				in.out = append(in.out, c) // {} and [] stay as they are
+				continue
+			}
+			in.depth++
+			if in.depth <= in.deep {
+				in.nl(in.depth)
+			}
+		}
+		if in.inStr {
+			in.out = append(in.out, c)
 			switch {
-			case esc:
-				esc = false
+			case in.esc:
+				in.esc = false
 			case c == '\\':
-				esc = true
+				in.esc = true
 			case c == '"':
-				inStr = false
+				in.inStr = false
 			}
 			continue
 		}
 		switch c {
 		case '"':
-			inStr = true
-			dst = append(dst, c)
+			in.inStr = true
+			in.out = append(in.out, c)
 		case '{', '[':
-			dst = append(dst, c)
-			if i+1 < len(src) && (src[i+1] == '}' || src[i+1] == ']') {
-				dst = append(dst, src[i+1]) // {} and [] stay as they are
-				i++
-				continue
-			}
-			depth++
-			if depth <= deep {
-				nl(depth)
-			}
+			in.out = append(in.out, c)
+			in.opened = true
 		case '}', ']':
-			depth--
-			if depth < deep {
-				nl(depth)
+			in.depth--
+			if in.depth < in.deep {
+				in.nl(in.depth)
 			}
-			dst = append(dst, c)
+			in.out = append(in.out, c)
 		case ',':
-			dst = append(dst, c)
-			if depth <= deep {
-				nl(depth)
+			in.out = append(in.out, c)
+			if in.depth <= in.deep {
+				in.nl(in.depth)
 			}
 		case ':':
-			dst = append(dst, c)
-			if depth <= deep {
-				dst = append(dst, ' ')
+			in.out = append(in.out, c)
+			if in.depth <= in.deep {
+				in.out = append(in.out, ' ')
 			}
 		default:
-			dst = append(dst, c)
+			in.out = append(in.out, c)
+		}
+		if len(in.out) >= 64<<10 {
+			in.flush()
 		}
 	}
-	return dst
+	return len(p), in.err
+}
+
+func (in *indenter) flush() error {
+	if len(in.out) > 0 && in.err == nil {
+		_, in.err = in.w.Write(in.out)
+	}
+	in.out = in.out[:0]
+	return in.err
 }
 
 // MarshalJSON encodes an artifact as encoding/json would, except that its
@@ -256,9 +290,9 @@ func (a *Artifact) appendJSON(b []byte) ([]byte, error) {
 	return append(b, ']', '}'), nil
 }
 
-// marshalCompact encodes the manifest with its artifacts last, each
-// appended by hand into one buffer.
-func (m *Manifest) marshalCompact() ([]byte, error) {
+// writeCompact writes the manifest's compact JSON to w with its artifacts
+// last, each from its sealed bytes where it has them.
+func (m *Manifest) writeCompact(w io.Writer) error {
 	type plain Manifest
 	p := plain(*m)
 	p.Artifacts = nil
@@ -266,27 +300,60 @@ func (m *Manifest) marshalCompact() ([]byte, error) {
 	enc := json.NewEncoder(&head)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(p); err != nil {
-		return nil, err
+		return err
 	}
 	h := bytes.TrimRight(head.Bytes(), "\n")
 	h = bytes.TrimSuffix(h, []byte(`,"artifacts":null}`))
 	h = bytes.TrimSuffix(h, []byte("}"))
-	n := len(h) + 64
-	for i := range m.Artifacts {
-		n += 1024 + len(m.Artifacts[i].Files)*512
+	if _, err := w.Write(append(h, `,"artifacts":[`...)); err != nil {
+		return err
 	}
-	b := append(make([]byte, 0, n), h...)
-	b = append(b, `,"artifacts":[`...)
+	var buf []byte
 	for i := range m.Artifacts {
+		a := &m.Artifacts[i]
+		var b []byte
+		if a.sealed.valid(a) {
+			b = a.sealed.b
+		} else {
+			var err error
+			if buf, err = a.appendJSON(buf[:0]); err != nil {
+				return err
+			}
+			b = buf
+		}
 		if i > 0 {
-			b = append(b, ',')
+			if _, err := w.Write([]byte{','}); err != nil {
+				return err
+			}
 		}
-		var err error
-		if b, err = m.Artifacts[i].appendJSON(b); err != nil {
-			return nil, err
+		if _, err := w.Write(b); err != nil {
+			return err
 		}
 	}
-	return append(b, "]}\n"...), nil
+	_, err := w.Write([]byte("]}\n"))
+	return err
+}
+
+// WriteTo writes the manifest's canonical bytes (see Marshal) to w.
+func (m *Manifest) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	in := &indenter{w: cw, deep: fileDepth}
+	if err := m.writeCompact(in); err != nil {
+		return cw.n, err
+	}
+	err := in.flush()
+	return cw.n, err
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // sealed is an artifact's encoding kept for reuse (the journal's bytes are

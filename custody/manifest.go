@@ -212,11 +212,11 @@ type File struct {
 // trailing newline, each file record on one line. These bytes are stored
 // and signed as they are.
 func (m *Manifest) Marshal() ([]byte, error) {
-	b, err := m.marshalCompact()
-	if err != nil {
+	var b bytes.Buffer
+	if _, err := m.WriteTo(&b); err != nil {
 		return nil, err
 	}
-	return indentShallow(b, fileDepth), nil
+	return b.Bytes(), nil
 }
 
 // fileDepth is how deep file records sit: {"artifacts":[{"files":[{

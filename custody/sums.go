@@ -23,7 +23,12 @@ func Sums(m *Manifest) []byte {
 
 // DigestLine is one sha256sum line for data under name.
 func DigestLine(data []byte, name string) []byte {
-	return fmt.Appendf(nil, "%x  %s\n", sha256.Sum256(data), name)
+	return SumLine(sha256.Sum256(data), name)
+}
+
+// SumLine is DigestLine for a digest already computed.
+func SumLine(sum storage.Digest, name string) []byte {
+	return fmt.Appendf(nil, "%x  %s\n", sum[:], name)
 }
 
 // ParseSums reads a sha256sum file into key → digest. Binary-mode lines
