@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/custos-ir/custos/collect/windows"
@@ -95,7 +94,35 @@ func (p *pending) release() {
 // smallMax is the largest file prepare reads whole; larger files stream.
 const smallMax = 128 << 10
 
-var smallBufs = sync.Pool{New: func() any { b := make([]byte, 0, smallMax+1); return &b }}
+var smallBufs = newBufPool(2*prefetch, smallMax+1)
+
+// bufPool keeps up to n buffers for good. A sync.Pool is emptied by every
+// garbage collection, which runs often under custos's memory limit, and
+// each fresh buffer costs page faults again.
+type bufPool struct {
+	free chan *[]byte
+	size int
+}
+
+func newBufPool(n, size int) *bufPool { return &bufPool{free: make(chan *[]byte, n), size: size} }
+
+func (b *bufPool) Get() *[]byte {
+	select {
+	case p := <-b.free:
+		return p
+	default:
+		buf := make([]byte, 0, b.size)
+		return &buf
+	}
+}
+
+func (b *bufPool) Put(p *[]byte) {
+	*p = (*p)[:0]
+	select {
+	case b.free <- p:
+	default:
+	}
+}
 
 // prepare does everything for one file that does not touch the tar.
 func (r *FileReader) prepare(ctx context.Context, path string, opt FileOptions, budget *artifactBudget, store bool) *pending {
@@ -173,7 +200,7 @@ func (r *FileReader) prepare(ctx context.Context, path string, opt FileOptions, 
 	// A small file: read it whole now, and hash it. Asking for one byte
 	// more than its size shows, in the same read, whether it grew.
 	defer f.Close()
-	bp := smallBufs.Get().(*[]byte)
+	bp := smallBufs.Get()
 	size := int(rec.Size)
 	buf := (*bp)[:size+1]
 	n, rerr := 0, error(nil)
@@ -375,12 +402,12 @@ func asWriteErr(err error) (writeErr, bool) {
 // errors (which only concern this file).
 // copyBufs are reused across files: a fresh 256 KiB buffer per file made
 // small-file trees slow and heavy.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+var copyBufs = newBufPool(8, 256<<10)
 
 func copyFile(ctx context.Context, dst io.Writer, src io.Reader, n int64, lim *rate.Limiter) (int64, error) {
-	bp := copyBufs.Get().(*[]byte)
+	bp := copyBufs.Get()
 	defer copyBufs.Put(bp)
-	buf := *bp
+	buf := (*bp)[:cap(*bp)]
 	var done int64
 	for done < n {
 		if err := ctx.Err(); err != nil {
