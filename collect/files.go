@@ -126,6 +126,19 @@ func (b *bufPool) Put(p *[]byte) {
 
 // prepare does everything for one file that does not touch the tar.
 func (r *FileReader) prepare(ctx context.Context, path string, opt FileOptions, budget *artifactBudget, store bool) *pending {
+	return r.prepareHinted(ctx, path, false, opt, budget, store)
+}
+
+// prepareHinted is prepare for a path the directory listing says is a
+// regular file: it is opened first and its metadata taken from the open
+// descriptor (see openStat).
+func (r *FileReader) prepareHinted(ctx context.Context, path string, regular bool, opt FileOptions, budget *artifactBudget, store bool) *pending {
+	if regular {
+		if f, rec, method, ok := openStat(path); ok {
+			p := &pending{opt: opt, rec: rec}
+			return r.prepareOpen(p, f, method, budget)
+		}
+	}
 	p := &pending{opt: opt}
 	rec, err := lstatRecord(path)
 	if err != nil {
@@ -179,12 +192,46 @@ func (r *FileReader) prepare(ctx context.Context, path string, opt FileOptions, 
 		p.rec.Error = errText(err)
 		return p
 	}
-	p.rec.Method = method
 	if same, why := sameFile(f, rec); !same {
 		f.Close()
 		p.rec.Error = "changed between stat and open: " + why + "; not read"
 		return p
 	}
+	return r.readOpen(p, f, method)
+}
+
+// prepareOpen applies the limits to a file opened by openStat, then reads
+// it like any other.
+func (r *FileReader) prepareOpen(p *pending, f fileHandle, method string, budget *artifactBudget) *pending {
+	rec, opt := p.rec, p.opt
+	why := ""
+	switch {
+	case opt.MaxSize > 0 && rec.Size > opt.MaxSize:
+		why = fmt.Sprintf("larger than the size cap of %d bytes: recorded, not read", opt.MaxSize)
+	case opt.Logs && r.Limits.window(rec.Mtime) != "":
+		why = r.Limits.window(rec.Mtime)
+		budget.skip()
+	}
+	if why == "" {
+		if why = budget.take(rec.Size); why == "" {
+			if why = r.Limits.reserve(rec.Size); why != "" {
+				budget.skip()
+			}
+		}
+	}
+	if why != "" {
+		f.Close()
+		p.rec.Note = why
+		return p
+	}
+	return r.readOpen(p, f, method)
+}
+
+// readOpen reads an open regular file whose record is p.rec: small files
+// whole now, larger ones later, in the tar's order.
+func (r *FileReader) readOpen(p *pending, f fileHandle, method string) *pending {
+	rec, opt := p.rec, p.opt
+	p.rec.Method = method
 	var lim *rate.Limiter
 	if r.Limits != nil {
 		lim = r.Limits.ReadRate

@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"io/fs"
 	"context"
 	"errors"
 	"fmt"
@@ -65,10 +66,18 @@ func hasMeta(s string) bool { return strings.ContainsAny(s, "*?[\\") && s != "" 
 // not be read (path names the directory).
 type walkFn func(path string, err error) error
 
+// typedFn is walkFn with the match's type as the walk saw it (from the
+// directory listing or an lstat): a hint, not evidence.
+type typedFn func(path string, typ fs.FileMode, err error) error
+
 // Expand calls fn for every file, symlink or special file matching one of
 // patterns, each once, in lexical order per pattern, skipping anything an
 // exclude pattern matches.
 func Expand(ctx context.Context, patterns, excludes []string, fn walkFn) error {
+	return expandTyped(ctx, patterns, excludes, func(p string, _ fs.FileMode, err error) error { return fn(p, err) })
+}
+
+func expandTyped(ctx context.Context, patterns, excludes []string, fn typedFn) error {
 	seen := map[string]bool{}
 	w := &walker{ctx: ctx, excludes: excludes, seen: seen, fn: fn}
 	for _, p := range patterns {
@@ -92,7 +101,7 @@ type walker struct {
 	ctx      context.Context
 	excludes []string
 	seen     map[string]bool
-	fn       walkFn
+	fn       typedFn
 }
 
 func (w *walker) excluded(p string) bool {
@@ -124,8 +133,8 @@ func (w *walker) expand(dir string, segs []string, literal bool) error {
 		if err := w.expand(dir, segs[1:], false); err != nil {
 			return err
 		}
-		return w.eachChild(dir, func(child string, isDir bool) error {
-			if !isDir {
+		return w.eachChild(dir, func(child string, typ fs.FileMode) error {
+			if !typ.IsDir() {
 				return nil
 			}
 			return w.expand(child, segs, false)
@@ -137,16 +146,16 @@ func (w *walker) expand(dir string, segs []string, literal bool) error {
 			if errors.Is(err, os.ErrNotExist) {
 				return nil // a literal path that is absent is not a match
 			}
-			return w.fn(child, err)
+			return w.fn(child, 0, err)
 		}
 		if len(segs) > 1 && !fi.IsDir() && !(literal && fi.Mode()&os.ModeSymlink != 0) {
 			return nil
 		}
 		return w.expand(child, segs[1:], literal)
 	default:
-		return w.eachChild(dir, func(child string, isDir bool) error {
+		return w.eachChild(dir, func(child string, typ fs.FileMode) error {
 			ok, _ := path.Match(seg, filepath.Base(child))
-			if !ok || (len(segs) > 1 && !isDir) {
+			if !ok || (len(segs) > 1 && !typ.IsDir()) {
 				return nil
 			}
 			return w.expand(child, segs[1:], false)
@@ -154,8 +163,9 @@ func (w *walker) expand(dir string, segs []string, literal bool) error {
 	}
 }
 
-// eachChild lists dir sorted; isDir is false for symlinks.
-func (w *walker) eachChild(dir string, fn func(string, bool) error) error {
+// eachChild lists dir sorted, with each entry's type from the listing
+// (a symlink is a symlink, not what it points to).
+func (w *walker) eachChild(dir string, fn func(string, fs.FileMode) error) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -164,7 +174,7 @@ func (w *walker) eachChild(dir string, fn func(string, bool) error) error {
 		if fi, serr := os.Lstat(dir); serr == nil && !fi.IsDir() {
 			return nil
 		}
-		return w.fn(dir, err)
+		return w.fn(dir, 0, err)
 	}
 	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
 	for _, e := range ents {
@@ -172,7 +182,7 @@ func (w *walker) eachChild(dir string, fn func(string, bool) error) error {
 		if w.excluded(child) {
 			continue
 		}
-		if err := fn(child, e.IsDir()); err != nil {
+		if err := fn(child, e.Type()); err != nil {
 			return err
 		}
 	}
@@ -187,7 +197,7 @@ func (w *walker) emit(p string, literal bool) error {
 	fi, err := os.Lstat(p)
 	if err != nil {
 		w.seen[p] = true
-		return w.fn(p, err)
+		return w.fn(p, 0, err)
 	}
 	isDir := fi.IsDir()
 	if !isDir && literal && fi.Mode()&os.ModeSymlink != 0 {
@@ -200,21 +210,21 @@ func (w *walker) emit(p string, literal bool) error {
 		return w.eachChild(p, w.emitChild)
 	}
 	w.seen[p] = true
-	return w.fn(p, nil)
+	return w.fn(p, fi.Mode().Type(), nil)
 }
 
 // emitChild is emit for an entry of a directory listing, whose type the
 // listing already gave: a file below a matched directory needs no second
 // stat here (the reader takes its metadata anyway).
-func (w *walker) emitChild(p string, isDir bool) error {
-	if isDir {
+func (w *walker) emitChild(p string, typ fs.FileMode) error {
+	if typ.IsDir() {
 		return w.emit(p, false)
 	}
 	if w.seen[p] {
 		return nil
 	}
 	w.seen[p] = true
-	return w.fn(p, nil)
+	return w.fn(p, typ, nil)
 }
 
 // MatchPattern reports whether name matches pattern, both slash-separated,

@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"io/fs"
 	"bufio"
 	"context"
 	"fmt"
@@ -96,13 +97,13 @@ func (f *Files) Collect(ctx context.Context, e *Emitter) error {
 	go func() {
 		defer close(ch)
 		for _, g := range groups {
-			walkErr = Expand(ctx, g.Patterns, g.Excludes, func(p string, werr error) error {
+			walkErr = expandTyped(ctx, g.Patterns, g.Excludes, func(p string, typ fs.FileMode, werr error) error {
 				var pd *pending
 				if werr != nil {
 					pd = &pending{rec: custody.File{Path: p, Type: "dir", Error: "list: " + errText(werr)}}
 				} else {
 					matched++
-					pd = e.files.prepare(ctx, p, g.Options, &e.budget, !g.Options.HashOnly)
+					pd = e.files.prepareHinted(ctx, p, typ.IsRegular(), g.Options, &e.budget, !g.Options.HashOnly)
 				}
 				select {
 				case ch <- pd:
