@@ -142,6 +142,7 @@ func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, 
 		e.files = &FileReader{}
 	}
 	cerr := src.Collect(ctx, e)
+	e.flushRecords()
 	if cerr == nil {
 		cerr = e.finish()
 	}
