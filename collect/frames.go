@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"crypto/sha256"
 	"io"
 	"sync"
 
@@ -25,6 +26,9 @@ type frameWriter struct {
 	free  chan *frameJob
 	done  chan struct{}
 	sent  bool
+	// plain hashes and counts the plaintext, in order, on the writing
+	// goroutine (read it after Close).
+	plain hashWriter
 
 	mu  sync.Mutex
 	err error
@@ -51,6 +55,7 @@ func newFrameWriter(dst io.Writer, enc *zstd.Encoder, workers int) *frameWriter 
 		order: make(chan *frameJob, workers+2),
 		free:  make(chan *frameJob, workers+2),
 		done:  make(chan struct{}),
+		plain: hashWriter{w: io.Discard, h: sha256.New()},
 	}
 	for range workers + 2 {
 		f.free <- &frameJob{in: make([]byte, 0, frameSize), ready: make(chan struct{}, 1)}
@@ -71,6 +76,7 @@ func newFrameWriter(dst io.Writer, enc *zstd.Encoder, workers int) *frameWriter 
 func (f *frameWriter) writeOut() {
 	defer close(f.done)
 	for j := range f.order {
+		f.plain.Write(j.in)
 		<-j.ready
 		if f.failed() == nil {
 			if _, err := f.dst.Write(j.out); err != nil {

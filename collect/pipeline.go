@@ -131,10 +131,11 @@ func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, 
 	// Frames are compressed on up to GOMAXPROCS (--cpu) goroutines and
 	// written in order by one more.
 	frames := newFrameWriter(aw, enc, runtime.GOMAXPROCS(0))
-	plain := &hashWriter{w: frames, h: sha256.New()}
+	// The plaintext is hashed by the frame writer's goroutine, in order,
+	// off the goroutine that produces it.
 
 	prog := &progress{p: p, name: d.Name, seq: seq}
-	e := &Emitter{w: plain, art: art, files: p.Files, onBytes: prog.add}
+	e := &Emitter{w: frames, art: art, files: p.Files, onBytes: prog.add}
 	if p.Limits != nil {
 		e.budget.max = p.Limits.MaxArtifact
 	}
@@ -163,7 +164,7 @@ func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, 
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("interrupted: %w", err)
 	}
-	art.Plain = custody.Digested{Size: plain.n, SHA256: plain.sum()}
+	art.Plain = custody.Digested{Size: frames.plain.n, SHA256: frames.plain.sum()}
 	art.Cipher = custody.Digested{Size: cipher.n, SHA256: cipher.sum()}
 	info, err := ow.Commit(ctx, art.Cipher.SHA256)
 	if err != nil {
