@@ -26,14 +26,6 @@ func lstatRecord(path string) (custody.File, error) {
 	return rec, nil
 }
 
-func openEvidence(path string) (fileHandle, string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, "read", err
-	}
-	return f, "read", nil
-}
-
 func sameFile(h fileHandle, rec custody.File) (bool, string) {
 	f, ok := h.(*os.File)
 	if !ok {

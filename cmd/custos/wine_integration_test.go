@@ -171,6 +171,9 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 		t.Errorf("the Procrun key naming a base that is gone is not recorded: %v", arts["tomcat"].Warnings)
 	}
 	for _, f := range arts["tomcat"].Files {
+		if f.Stored && !strings.HasPrefix(f.Method, "read (shared read/write/delete") {
+			t.Errorf("%s read by %q, not the backup-style open", f.Path, f.Method)
+		}
 		if strings.HasSuffix(f.Path, "tomcat-users.xml") && (len(f.Redacted) == 0 || f.StoredSHA256 == "") {
 			t.Errorf("tomcat-users.xml not redacted: %+v", f)
 		}
