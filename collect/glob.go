@@ -1,10 +1,10 @@
 package collect
 
 import (
-	"io/fs"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"

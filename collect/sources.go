@@ -1,11 +1,11 @@
 package collect
 
 import (
-	"io/fs"
 	"bufio"
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
