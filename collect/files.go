@@ -205,12 +205,12 @@ func (r *FileReader) prepareHinted(ctx context.Context, path string, regular boo
 func (r *FileReader) prepareOpen(p *pending, f fileHandle, method string, budget *artifactBudget) *pending {
 	rec, opt := p.rec, p.opt
 	why := ""
-	switch {
-	case opt.MaxSize > 0 && rec.Size > opt.MaxSize:
+	if opt.MaxSize > 0 && rec.Size > opt.MaxSize {
 		why = fmt.Sprintf("larger than the size cap of %d bytes: recorded, not read", opt.MaxSize)
-	case opt.Logs && r.Limits.window(rec.Mtime) != "":
-		why = r.Limits.window(rec.Mtime)
-		budget.skip()
+	} else if opt.Logs {
+		if why = r.Limits.window(rec.Mtime); why != "" {
+			budget.skip()
+		}
 	}
 	if why == "" {
 		if why = budget.take(rec.Size); why == "" {
