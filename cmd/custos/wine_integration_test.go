@@ -18,6 +18,9 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"filippo.io/age"
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/custos-ir/custos/custody"
 	"github.com/custos-ir/custos/internal/testenv"
 	"github.com/custos-ir/custos/internal/testkeys"
@@ -69,7 +72,9 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 		`"Options"=`+regMulti(`-Dcatalina.base=D:\apps\tomcat-shop`, `-Dcatalina.home=C:\Program Files\Apache Software Foundation\Tomcat 9.0`,
 		`-javaagent:C:\FusionReactor\instance\tomcat9\fusionreactor.jar=address=8088`, "-Xmx2g")+"\n\n"+
 		`[HKEY_LOCAL_MACHINE\SOFTWARE\Apache Software Foundation\Procrun 2.0\Gone\Parameters\Java]`+"\n"+
-		`"Options"=`+regMulti(`-Dcatalina.base=F:\old\tomcat`)+"\n")
+		`"Options"=`+regMulti(`-Dcatalina.base=F:\old\tomcat`)+"\n\n"+
+		`[HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\FileSystem]`+"\n"+
+		`"NtfsDisableLastAccessUpdate"=dword:80000003`+"\n")
 
 	// Security.evtx held with share mode 0, as the event log service would.
 	h := w.Command(ctx, hold, `C:\windows\system32\winevt\Logs\Security.evtx`)
@@ -124,6 +129,12 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 	for _, a := range m.Artifacts {
 		arts[a.Name] = a
 		t.Logf("%-12s %-8s %d files %v %v", a.Name, a.Status, len(a.Files), a.Errors, a.Warnings)
+	}
+
+	// The host facts say whether NTFS keeps last-access times (read from
+	// the registry of the prefix).
+	if host := decryptArtifact(t, cols[0], arts["host"].Key, id); !strings.Contains(host, `"ntfs_last_access":"not updated (managed by the system)"`) {
+		t.Errorf("host facts without the NTFS last-access setting: %s", host)
 	}
 
 	ev := arts["eventlogs"]
@@ -250,4 +261,27 @@ func ciPath(t *testing.T, root, rel string) string {
 		cur = next
 	}
 	return cur
+}
+
+func decryptArtifact(t *testing.T, col, key string, id age.Identity) string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(col, filepath.FromSlash(key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := age.Decrypt(f, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := zstd.NewReader(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	b, err := io.ReadAll(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -223,6 +223,9 @@ type HostFacts struct {
 	LocaltimeLink    string     `json:"localtime_link,omitempty"`
 	IPs              []string   `json:"ips,omitempty"`
 	Resolvers        []string   `json:"dns_resolvers,omitempty"`
+	// NTFSLastAccess is Windows' NtfsDisableLastAccessUpdate setting, which
+	// says whether the atimes of this host's files mean anything.
+	NTFSLastAccess string `json:"ntfs_last_access,omitempty"`
 	Errors           []string   `json:"errors,omitempty"`
 }
 
@@ -241,10 +244,16 @@ func Host(ctx context.Context, w io.Writer) error {
 	var e errs
 	e.add("host info", err)
 	f.LocaltimeLink, _ = os.Readlink("/etc/localtime")
+	if platformHostFacts != nil {
+		platformHostFacts(&f, &e)
+	}
 	f.Resolvers = resolvers()
 	f.Errors = e
 	return newLines(w).put(f)
 }
+
+// platformHostFacts adds what only one platform has (set on Windows).
+var platformHostFacts func(*HostFacts, *errs)
 
 func resolvers() []string {
 	b, err := os.ReadFile("/etc/resolv.conf")

@@ -22,6 +22,7 @@ import (
 
 	cwin "github.com/custos-ir/custos/collect/windows"
 	"golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/registry"
 )
 
 // Windows sources: sessions, services, scheduled tasks, autostarts and
@@ -35,6 +36,35 @@ func init() {
 	sources["scheduled"] = WindowsTasks
 	sources["autostart"] = WindowsAutostarts
 	sources["accounts"] = Accounts
+	platformHostFacts = ntfsLastAccess
+}
+
+// ntfsLastAccess reads whether NTFS updates last-access times
+// (HKLM\SYSTEM\CurrentControlSet\Control\FileSystem, NtfsDisableLastAccessUpdate).
+func ntfsLastAccess(f *HostFacts, e *errs) {
+	k, err := registry.OpenKey(registry.LOCAL_MACHINE, `SYSTEM\CurrentControlSet\Control\FileSystem`, registry.QUERY_VALUE|registry.WOW64_64KEY)
+	if errors.Is(err, windows.ERROR_FILE_NOT_FOUND) {
+		f.NTFSLastAccess = "not set (the system default)"
+		return
+	}
+	if err != nil {
+		e.add("ntfs last access", err)
+		return
+	}
+	defer k.Close()
+	v, _, err := k.GetIntegerValue("NtfsDisableLastAccessUpdate")
+	if err != nil {
+		f.NTFSLastAccess = "not set (the system default)"
+		return
+	}
+	f.NTFSLastAccess = map[uint64]string{
+		0: "updated", 1: "not updated",
+		0x80000000: "updated (set by the user)", 0x80000001: "not updated (set by the user)",
+		0x80000002: "updated (managed by the system)", 0x80000003: "not updated (managed by the system)",
+	}[v]
+	if f.NTFSLastAccess == "" {
+		f.NTFSLastAccess = fmt.Sprintf("unknown value %#x", v)
+	}
 }
 
 // findingLine carries a discovery Finding that belongs to no item (an
