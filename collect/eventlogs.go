@@ -100,6 +100,7 @@ func (s *EventLogs) copyLog(ctx context.Context, e *Emitter, p string, methods [
 	if lc.Format != "evtx" {
 		// Rendered events are another file than the log: named so.
 		h.Name += "." + lc.Format
+		rec.StoredAs = h.Name
 		rec.Note = strings.TrimPrefix(rec.Note+"; stored as "+path.Base(h.Name)+" (rendered events, not the .evtx bytes)", "; ")
 	}
 	if err := e.tar.WriteHeader(h); err != nil {

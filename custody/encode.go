@@ -74,6 +74,7 @@ func (f *File) appendJSON(b []byte) []byte {
 		b = strconv.AppendInt(b, f.StoredSize, 10)
 	}
 	b = appendStringField(b, `,"stored_sha256":`, f.StoredSHA256)
+	b = appendStringField(b, `,"stored_as":`, f.StoredAs)
 	return append(b, '}')
 }
 

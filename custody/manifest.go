@@ -206,6 +206,9 @@ type File struct {
 	Redacted     []string `json:"redacted,omitempty"`
 	StoredSize   int64    `json:"stored_size,omitempty"`
 	StoredSHA256 string   `json:"stored_sha256,omitempty"`
+	// StoredAs is the entry's name in the tar when it is not the path's
+	// (events rendered as XML are stored as NAME.evtx.xml).
+	StoredAs string `json:"stored_as,omitempty"`
 }
 
 // Marshal returns the manifest's canonical bytes: indented JSON with a

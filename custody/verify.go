@@ -381,7 +381,11 @@ func verifyTar(a *Artifact, src io.Reader, thing string, r *Report) {
 	for i := range a.Files {
 		f := &a.Files[i]
 		if f.Stored && f.Type == "file" {
-			want[TarName(f.Path)] = f
+			name := TarName(f.Path)
+			if f.StoredAs != "" {
+				name = f.StoredAs
+			}
+			want[name] = f
 		}
 	}
 	tr := tar.NewReader(src)
