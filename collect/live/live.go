@@ -225,8 +225,8 @@ type HostFacts struct {
 	Resolvers        []string   `json:"dns_resolvers,omitempty"`
 	// NTFSLastAccess is Windows' NtfsDisableLastAccessUpdate setting, which
 	// says whether the atimes of this host's files mean anything.
-	NTFSLastAccess string `json:"ntfs_last_access,omitempty"`
-	Errors           []string   `json:"errors,omitempty"`
+	NTFSLastAccess string   `json:"ntfs_last_access,omitempty"`
+	Errors         []string `json:"errors,omitempty"`
 }
 
 // Host writes one line of host facts, the clock among them: compare
