@@ -102,6 +102,20 @@ func TestDiscoverTomcatWindows(t *testing.T) {
 	if !site2 {
 		t.Errorf("iis: the site log only applicationHost.config names is missing: %+v", iis.Files)
 	}
+	iisContent := tarFiles(t, decrypt(t, st, m.Storage.Prefix+iis.Key, id))
+	var rotated, workers bool
+	for _, f := range iis.Files {
+		switch {
+		case strings.HasSuffix(f.Path, "isapi_redirect.log.1"):
+			rotated = f.Stored
+		case strings.HasSuffix(f.Path, "workers.properties"):
+			got := iisContent[strings.TrimPrefix(f.Path, "/")]
+			workers = f.Stored && len(f.Redacted) > 0 && !bytes.Contains(got, []byte("S3cretAjp"))
+		}
+	}
+	if !rotated || !workers {
+		t.Errorf("iis: ISAPI log rotation %v, workers.properties redacted %v", rotated, workers)
+	}
 	fr := m.Artifacts[byName["fusionreactor"]]
 	if len(fr.Files) == 0 || fr.Status != "ok" {
 		t.Errorf("fusionreactor: %+v", fr)

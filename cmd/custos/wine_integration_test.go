@@ -177,6 +177,8 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 	has("tomcat", `Tomcat 9.0\work\Catalina\localhost\ROOT\org\apache\jsp\cmd_jsp.java`, true)
 	has("iis", `E:\weblogs\W3SVC2\u_ex261121.log`, true)
 	has("iis", `W3SVC1\u_ex261121.log`, true)
+	has("iis", `E:\tomcat-connector\logs\isapi_redirect.log`, true)
+	has("iis", `E:\tomcat-connector\conf\workers.properties`, true)
 	has("fusionreactor", `.log`, true)
 	if !strings.Contains(strings.Join(arts["tomcat"].Warnings, "\n"), `F:\old\tomcat`) {
 		t.Errorf("the Procrun key naming a base that is gone is not recorded: %v", arts["tomcat"].Warnings)

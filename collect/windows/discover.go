@@ -266,11 +266,45 @@ func IIS(fsys FS, env Env) ([]FileSet, []Finding) {
 		if !strings.Contains(strings.ToLower(f.Path), "isapi_redirect") {
 			continue
 		}
-		dir := filepath.Dir(strings.ReplaceAll(expand(f.Path, env), `\`, "/"))
-		dir = strings.ReplaceAll(dir, "/", `\`)
-		out = append(out, FileSet{Name: "isapi-redirector", Root: dir, Include: []string{"*.properties", "**/*.log", "*.log", "../conf/*.properties", "../logs/**"}, Why: "Tomcat connector " + f.Name + ": workers, URI map and its log"})
+		dll := expand(f.Path, env)
+		dir := dll[:max(strings.LastIndex(dll, `\`), 0)]
+		out = append(out, FileSet{Name: "isapi-redirector", Root: dir, Include: []string{"*.properties", "**/*.log", "*.log", "../conf/*.properties", "../logs/**"}, Redact: "tomcat-conf", Why: "Tomcat connector " + f.Name + ": workers, URI map and its log"})
+		// Its .properties names where its log and worker files really are.
+		props := strings.TrimSuffix(dll, filepath.Ext(dll)) + ".properties"
+		if b, err := fsys.ReadFile(props); err == nil {
+			for _, kv := range [][2]string{{"log_file", "log (and its rotations)"}, {"worker_file", "workers"}, {"worker_mount_file", "URI map"}, {"rewrite_rule_file", "rewrite rules"}} {
+				p := propValue(b, kv[0])
+				if p == "" {
+					continue
+				}
+				i := strings.LastIndex(p, `\`)
+				if i < 0 {
+					continue
+				}
+				inc := p[i+1:]
+				if kv[0] == "log_file" {
+					inc += "*"
+				}
+				out = append(out, FileSet{Name: "isapi-" + strings.TrimSuffix(kv[0], "_file"), Root: p[:i], Include: []string{inc}, Redact: "tomcat-conf",
+					Why: "Tomcat connector " + kv[1] + ", as " + props + " names it"})
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			finds = append(finds, Finding{"ISAPI redirector configuration not readable", props, err.Error()})
+		}
 	}
 	return out, finds
+}
+
+// propValue reads key=value from a .properties file (last one wins).
+func propValue(b []byte, key string) string {
+	v := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		if k, val, ok := strings.Cut(l, "="); ok && strings.TrimSpace(k) == key {
+			v = strings.TrimSpace(val)
+		}
+	}
+	return v
 }
 
 // FusionReactor finds FusionReactor homes from -javaagent options of Tomcat

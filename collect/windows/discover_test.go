@@ -64,6 +64,10 @@ func TestIISDiscovery(t *testing.T) {
 	if roots["isapi-redirector"] != `C:\isapi\bin` || roots["iis-config"] == "" {
 		t.Fatalf("%v", roots)
 	}
+	// The redirector's log and workers are where its .properties says.
+	if roots["isapi-log"] != `E:\tomcat-connector\logs` || roots["isapi-worker"] != `E:\tomcat-connector\conf` || roots["isapi-worker_mount"] != `E:\tomcat-connector\conf` {
+		t.Fatalf("ISAPI files not found through isapi_redirect.properties: %v", roots)
+	}
 	if _, err := fsys.Stat(roots["iis-logs-site2"] + `\u_ex261121.log`); err != nil {
 		t.Fatal("the site log only applicationHost.config names is not where discovery says")
 	}
