@@ -193,3 +193,19 @@ func TestDiscoverBadInput(t *testing.T) {
 		}
 	}
 }
+
+// --dry-run counts what discovery found, from metadata alone.
+func TestDryRunDiscover(t *testing.T) {
+	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
+	drives := windows.FixtureFS{"C:": abs("windows/testdata/drive_c"), "D:": abs("windows/testdata/drive_d"), "E:": abs("windows/testdata/drive_e")}
+	host := FixtureHost(drives, windows.MapRegistry{}, map[string]string{"SystemRoot": `C:\Windows`, "SystemDrive": "C:"})
+	p, _ := profiles.Parse([]byte("name: t\nplatform: windows\nartifacts:\n  - {name: iis, discover: iis}\n"))
+	steps, err := Plan(p, PlanOptions{GOOS: "windows", Windows: host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := DryRun(context.Background(), steps[0])
+	if e.Files < 4 || e.Bytes == 0 || !strings.Contains(e.Note, "places found") {
+		t.Fatalf("%+v", e)
+	}
+}

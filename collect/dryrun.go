@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"os"
+	"path"
 	"path/filepath"
+	"strings"
 )
 
 // Estimate says what a step would take, from metadata alone: no file is
@@ -20,21 +23,42 @@ func DryRun(ctx context.Context, st Planned) Estimate {
 	switch s := st.Source.(type) {
 	case *Files:
 		var e Estimate
-		Expand(ctx, s.Patterns, s.Excludes, func(p string, err error) error {
-			if err != nil {
+		for _, g := range s.groups() {
+			Expand(ctx, g.Patterns, g.Excludes, func(p string, err error) error {
+				if err != nil {
+					return nil
+				}
+				if rec, err := lstatRecord(p); err == nil && rec.Type == "file" {
+					e.Files++
+					if g.Options.MaxSize == 0 || rec.Size <= g.Options.MaxSize {
+						e.Bytes += rec.Size
+					}
+				}
 				return nil
-			}
-			if rec, err := lstatRecord(p); err == nil && rec.Type == "file" {
-				e.Files++
-				if s.Options.MaxSize == 0 || rec.Size <= s.Options.MaxSize {
-					e.Bytes += rec.Size
+			})
+		}
+		switch {
+		case s.Options.HashOnly:
+			e.Note = "hashed, not copied"
+		case len(s.Groups) > 0:
+			e.Note = fmt.Sprintf("%d places found on this host", len(s.Groups))
+		}
+		return e
+	case *EventLogs:
+		var e Estimate
+		ents, _ := os.ReadDir(s.Dir)
+		for _, ent := range ents {
+			for _, p := range s.Patterns {
+				if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(ent.Name())); ok {
+					if fi, err := ent.Info(); err == nil && fi.Mode().IsRegular() {
+						e.Files++
+						e.Bytes += fi.Size()
+					}
+					break
 				}
 			}
-			return nil
-		})
-		if s.Options.HashOnly {
-			e.Note = "hashed, not copied"
 		}
+		e.Note = "event logs, by the first method that can read each"
 		return e
 	case *Bodyfile:
 		var e Estimate
