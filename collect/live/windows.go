@@ -100,7 +100,7 @@ func (h winHasher) file(p string) (string, int64, error) {
 		return s.sum, s.size, s.err
 	}
 	var s winSum
-	f, err := os.Open(winNative(p))
+	f, err := os.Open(cwin.NativePath(p))
 	if err != nil {
 		s.err = err
 	} else {
@@ -115,53 +115,10 @@ func (h winHasher) file(p string) (string, int64, error) {
 	return s.sum, s.size, s.err
 }
 
-func winSystemRoot() string {
-	if r := os.Getenv("SystemRoot"); r != "" {
-		return r
-	}
-	return `C:\Windows`
-}
-
-// winNative makes a System32 path reach the real System32 from a 32-bit
-// build, which WOW64 would otherwise redirect to SysWOW64.
-func winNative(p string) string {
-	root := winSystemRoot()
-	sys32 := strings.ToLower(root + `\System32`)
-	lp := strings.ToLower(p)
-	if lp != sys32 && !strings.HasPrefix(lp, sys32+`\`) {
-		return p
-	}
-	native := root + `\Sysnative`
-	if _, err := os.Stat(native); err != nil {
-		return p // not under WOW64
-	}
-	return native + p[len(sys32):]
-}
-
 func winExists(p string) bool {
-	fi, err := os.Stat(winNative(p))
+	fi, err := os.Stat(cwin.NativePath(p))
 	return err == nil && !fi.IsDir()
 }
-
-// winHostFS is collect/windows.FS on this host's file system.
-type winHostFS struct{}
-
-func (winHostFS) Stat(p string) (fs.FileInfo, error) { return os.Stat(winNative(p)) }
-
-func (winHostFS) ReadFile(p string) ([]byte, error) {
-	f, err := os.Open(winNative(p))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 16<<20+1))
-	if err == nil && len(b) > 16<<20 {
-		return nil, fmt.Errorf("%s: larger than 16 MiB", p)
-	}
-	return b, err
-}
-
-func (winHostFS) ReadDir(p string) ([]fs.DirEntry, error) { return os.ReadDir(winNative(p)) }
 
 func filetime(v uint64) *time.Time {
 	if v == 0 {
@@ -471,7 +428,7 @@ type WinTask struct {
 // WindowsTasks lists every scheduled task from its XML file under
 // System32\Tasks. A file that does not parse is a line with "finding".
 func WindowsTasks(ctx context.Context, w io.Writer) error {
-	tasks, finds := cwin.Tasks(winHostFS{}, winSystemRoot()+`\System32\Tasks`)
+	tasks, finds := cwin.Tasks(cwin.HostFS{}, cwin.SystemRoot()+`\System32\Tasks`)
 	out := newLines(w)
 	for _, t := range tasks {
 		if err := ctx.Err(); err != nil {
