@@ -302,10 +302,27 @@ func (w *writer) putSingle(ctx context.Context, sum storage.Digest, info *storag
 			}
 			return fmt.Errorf("%s: %w", w.s.where(w.key), storage.ErrExist)
 		}
+		if attempts.Load() > 1 && w.storedAnyway(ctx, info, b64) {
+			return nil
+		}
 		return w.s.explain(err, w.key)
 	}
 	info.VersionID, info.ETag = aws.ToString(out.VersionId), aws.ToString(out.ETag)
 	return nil
+}
+
+// storedAnyway tells whether a write whose attempts all failed in transit
+// was stored by one of them all the same: a retry can find the key taken
+// by its predecessor and its refusal lost too (a proxy turns an early 412
+// into a 502). The object is ours only if it reads back with our size and
+// checksum; write-only credentials cannot tell, and the error stands.
+func (w *writer) storedAnyway(ctx context.Context, info *storage.ObjectInfo, sum string) bool {
+	probe := *info
+	if w.lostAnswer(ctx, &probe, sum) == nil && probe.Confirmed {
+		*info = probe
+		return true
+	}
+	return false
 }
 
 // complete sends the last part, waits for all, and completes the upload.
@@ -340,6 +357,8 @@ func (w *writer) complete(ctx context.Context, info *storage.ObjectInfo) (string
 			if lerr := w.lostAnswer(ctx, info, composite); lerr == nil {
 				return composite, nil
 			}
+		} else if attempts.Load() > 1 && w.storedAnyway(ctx, info, composite) {
+			return composite, nil
 		}
 		w.abortUpload()
 		if c == "PreconditionFailed" {
