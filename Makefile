@@ -37,8 +37,21 @@ bench: build
 bench-load: build
 	bash scripts/load.sh
 
+# Every parser of outside data, FUZZTIME each (a breached host writes the
+# stream, notes, records and manifests; anyone may hand us SHA256SUMS).
+FUZZTIME ?= 20s
+FUZZ := ./custody:FuzzParse ./custody:FuzzParseSums ./custody:FuzzParseRecord \
+	./custody:FuzzParseCountersignature ./custody:FuzzReceiverNotes \
+	./custody/sshsig:FuzzParse ./custody/allowedsigners:FuzzParse \
+	./storage/streamstore:FuzzIngest ./storage/s3store:FuzzParseURL ./storage/s3store:FuzzSanitizeTagValue \
+	./internal/jsonx:FuzzCheck ./internal/term:FuzzClean ./internal/phpenv:FuzzParseArray \
+	./profiles:FuzzParse ./collect/live:FuzzProcParsers ./collect/windows:FuzzRedact ./collect/windows:FuzzApplicationHost
+
 fuzz:
-	$(GO) test ./custody -run '^$$' -fuzz FuzzParse -fuzztime 30s
+	@set -e; for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t#*:}; \
+	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME); \
+	done
 
 # The README's first command: a throwaway key, a collection of this machine
 # with the embedded default profile into ./evidence-demo/, then verify with

@@ -144,7 +144,7 @@ func tarFiles(t *testing.T, b []byte) map[string][]byte {
 // verifyLocal runs custody.Verify with decryption and returns its problems.
 func verifyLocal(t *testing.T, st storage.Store, m *custody.Manifest, id age.Identity) string {
 	t.Helper()
-	r, err := custody.Verify(context.Background(), st, m.Storage.Prefix, custody.VerifyOptions{Identities: []age.Identity{id}})
+	r, err := custody.Verify(context.Background(), testObjects(st), m.Storage.Prefix, custody.VerifyOptions{Identities: []age.Identity{id}})
 	if err != nil {
 		return err.Error()
 	}

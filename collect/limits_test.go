@@ -51,7 +51,7 @@ func TestStuckSourceAbandoned(t *testing.T) {
 	if a["fine"].Status != custody.StatusOK {
 		t.Fatalf("fine: %+v", a["fine"])
 	}
-	r, err := custody.Verify(context.Background(), st, m.Storage.Prefix, custody.VerifyOptions{})
+	r, err := custody.Verify(context.Background(), testObjects(st), m.Storage.Prefix, custody.VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,11 +36,6 @@ type Pipeline struct {
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
-// ArtifactKey is the object key of an artifact within its collection.
-func ArtifactKey(seq int, d Description) string {
-	return fmt.Sprintf("%s%02d-%s.%s.zst.age", custody.ArtifactDir, seq, d.Name, d.Format)
-}
-
 // Run collects one source into one object and returns its record. It never
 // returns an error: failures are in the record.
 func (p *Pipeline) Run(ctx context.Context, seq int, src Source) custody.Artifact {
@@ -100,7 +95,7 @@ func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, 
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("not collected: %w", err)
 	}
-	art.Key = ArtifactKey(seq, d)
+	art.Key = custody.ArtifactKey(seq, d.Name, d.Format)
 	var opts storage.CreateOptions
 	if p.Options != nil {
 		opts = p.Options(d.Name)
@@ -166,7 +161,7 @@ func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, 
 	}
 	art.Plain = custody.Digested{Size: frames.plain.n, SHA256: frames.plain.sum()}
 	art.Cipher = custody.Digested{Size: cipher.n, SHA256: cipher.sum()}
-	info, err := ow.Commit(ctx, art.Cipher.SHA256)
+	info, err := ow.Commit(ctx, storage.Digest(art.Cipher.SHA256))
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
@@ -178,7 +173,7 @@ func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, 
 	}
 	info.Key = art.Key
 	if info.VersionID != "" || info.Retention != nil || len(info.Tags) > 0 || info.ETag != "" {
-		art.Stored = &info
+		art.Stored = storedRecord(info)
 	}
 	return nil
 }
@@ -267,8 +262,19 @@ func (h *hashWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (h *hashWriter) sum() storage.Digest {
-	var d storage.Digest
+func (h *hashWriter) sum() custody.Digest {
+	var d custody.Digest
 	h.h.Sum(d[:0])
 	return d
+}
+
+// storedRecord is what the store confirmed of an artifact's object, as the
+// manifest records it.
+func storedRecord(info storage.ObjectInfo) *custody.Object {
+	o := &custody.Object{Key: info.Key, Size: info.Size, SHA256: custody.Digest(info.SHA256), VersionID: info.VersionID,
+		ETag: info.ETag, Tags: info.Tags, Confirmed: info.Confirmed}
+	if info.Retention != nil {
+		o.Retention = &custody.Retention{Mode: info.Retention.Mode, Until: info.Retention.Until}
+	}
+	return o
 }

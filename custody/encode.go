@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/custos-ir/custos/internal/iox"
 )
 
 // The manifest of a tree of 20,000 small files has 20,000 file records;
@@ -295,17 +297,19 @@ func (a *Artifact) appendJSON(b []byte) ([]byte, error) {
 // last, each from its sealed bytes where it has them.
 func (m *Manifest) writeCompact(w io.Writer) error {
 	type plain Manifest
-	p := plain(*m)
-	p.Artifacts = nil
-	var head bytes.Buffer
-	enc := json.NewEncoder(&head)
+	// The outer Artifacts, shallower than the embedded one, hides it: the
+	// head is every field but the artifacts, which follow it.
+	head := struct {
+		*plain
+		Artifacts *struct{} `json:"artifacts,omitempty"`
+	}{plain: (*plain)(m)}
+	var hb bytes.Buffer
+	enc := json.NewEncoder(&hb)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(p); err != nil {
+	if err := enc.Encode(head); err != nil {
 		return err
 	}
-	h := bytes.TrimRight(head.Bytes(), "\n")
-	h = bytes.TrimSuffix(h, []byte(`,"artifacts":null}`))
-	h = bytes.TrimSuffix(h, []byte("}"))
+	h := bytes.TrimSuffix(bytes.TrimRight(hb.Bytes(), "\n"), []byte("}"))
 	if _, err := w.Write(append(h, `,"artifacts":[`...)); err != nil {
 		return err
 	}
@@ -337,24 +341,13 @@ func (m *Manifest) writeCompact(w io.Writer) error {
 
 // WriteTo writes the manifest's canonical bytes (see Marshal) to w.
 func (m *Manifest) WriteTo(w io.Writer) (int64, error) {
-	cw := &countWriter{w: w}
+	cw := &iox.CountingWriter{W: w}
 	in := &indenter{w: cw, deep: fileDepth}
 	if err := m.writeCompact(in); err != nil {
-		return cw.n, err
+		return cw.N, err
 	}
 	err := in.flush()
-	return cw.n, err
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return cw.N, err
 }
 
 // sealed is an artifact's encoding kept for reuse (the journal's bytes are

@@ -1,32 +1,26 @@
-// Package custody holds the custody record of a collection: the manifest,
-// its parsing and the verification of a stored collection against it.
+// Package custody owns the record of a collection, whole: its format and
+// layout (every key name), its life (started, journal, resume, seal, the
+// rebuild of a stream cut short, the custody log), its signatures and
+// countersignature, its verification and its report.
 //
-// It is pure: bytes and a storage.Store in, verdicts out. It never decides
-// where a collection lives (that is the caller's) and never writes to the
-// host being collected.
+// It reaches stored objects only through its own Objects interface and
+// imports nothing of storage, collect or cmd. It never writes to the host
+// being collected, and it trusts nothing it reads back: every object of a
+// collection is checked against the record before it counts.
 package custody
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/custos-ir/custos/internal/agekeys"
-	"github.com/custos-ir/custos/storage"
+	"github.com/custos-ir/custos/internal/jsonx"
 )
 
 // Format is the manifest format this package writes and reads.
 const Format = "custos-manifest/1"
-
-// Fixed names inside a collection directory.
-const (
-	ManifestName       = "manifest.json"
-	ManifestDigestName = "manifest.json.sha256"
-	SumsName           = "SHA256SUMS"
-	ArtifactDir        = "artifacts/"
-)
 
 // Manifest is the custody record of one collection. Its JSON bytes, as
 // written, are what is later signed. Field meanings: docs/manifest.md.
@@ -50,24 +44,32 @@ type Manifest struct {
 	Errors     []string            `json:"errors,omitempty"`
 	Warnings   []string            `json:"warnings,omitempty"`
 	// Sums is the SHA-256 of the SHA256SUMS file written before the manifest.
-	Sums storage.Digest `json:"sha256sums_sha256"`
+	Sums Digest `json:"sha256sums_sha256"`
 	// Journal maps each journal object (an artifact's record, written as it
 	// was stored, for resuming) to its SHA-256.
-	Journal map[string]storage.Digest `json:"journal,omitempty"`
+	Journal map[string]Digest `json:"journal,omitempty"`
 	// Resumes records each resumption of an interrupted collection.
 	Resumes []Resume `json:"resumes,omitempty"`
 	// StartedSHA256 is the SHA-256 of started.json, written before any
 	// evidence was read.
-	StartedSHA256 *storage.Digest `json:"started_sha256,omitempty"`
+	StartedSHA256 *Digest `json:"started_sha256,omitempty"`
+	// Versions are the store's version IDs of the objects written before
+	// the manifest (started.json, journal records, SHA256SUMS) where the
+	// store keeps versions; an artifact's is in its stored record.
+	Versions map[string]string `json:"versions,omitempty"`
+	// Session is the nonce the responder's side gave the host with the
+	// request (custos remote), echoed so that the stream that comes home
+	// is bound to the request it answers.
+	Session string `json:"session,omitempty"`
 }
 
 // Resume links a collection to the interrupted run it finished.
 type Resume struct {
-	At            Time           `json:"at"`
-	Operator      string         `json:"operator"`
-	CollectionID  string         `json:"interrupted_collection_id"`
-	StartedSHA256 storage.Digest `json:"interrupted_started_sha256"`
-	Kept          int            `json:"artifacts_kept"`
+	At            Time   `json:"at"`
+	Operator      string `json:"operator"`
+	CollectionID  string `json:"interrupted_collection_id"`
+	StartedSHA256 Digest `json:"interrupted_started_sha256"`
+	Kept          int    `json:"artifacts_kept"`
 }
 
 // Case is who asked for the collection and why.
@@ -117,17 +119,17 @@ type Operator struct {
 
 // Tool is the collector itself.
 type Tool struct {
-	Name      string         `json:"name"`
-	Version   string         `json:"version"`
-	GoVersion string         `json:"go_version"`
-	Binary    string         `json:"binary,omitempty"`
-	SHA256    storage.Digest `json:"sha256"`
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	GoVersion string `json:"go_version"`
+	Binary    string `json:"binary,omitempty"`
+	SHA256    Digest `json:"sha256"`
 }
 
 // Profile names the plan that was followed.
 type Profile struct {
 	Name      string            `json:"name"`
-	SHA256    storage.Digest    `json:"sha256"`
+	SHA256    Digest            `json:"sha256"`
 	Variables map[string]string `json:"variables,omitempty"`
 	Paths     []string          `json:"extra_paths,omitempty"`
 }
@@ -149,29 +151,29 @@ const (
 
 // Artifact is one stored object and what went into it.
 type Artifact struct {
-	Name     string              `json:"name"`
-	Kind     string              `json:"kind"`
-	Format   string              `json:"format"` // jsonl, tar, bodyfile, sql, tsv, txt
-	Sources  []string            `json:"sources,omitempty"`
-	Method   string              `json:"method,omitempty"`
-	Key      string              `json:"key,omitempty"` // relative to the collection prefix
-	Status   string              `json:"status"`
-	Started  time.Time           `json:"started"`
-	Finished time.Time           `json:"finished"`
-	Plain    Digested            `json:"plaintext"`
-	Cipher   Digested            `json:"ciphertext"`
-	Stored   *storage.ObjectInfo `json:"stored,omitempty"`
-	Files    []File              `json:"files,omitempty"`
-	Errors   []string            `json:"errors,omitempty"`
-	Warnings []string            `json:"warnings,omitempty"`
+	Name     string    `json:"name"`
+	Kind     string    `json:"kind"`
+	Format   string    `json:"format"` // jsonl, tar, bodyfile, sql, tsv, txt
+	Sources  []string  `json:"sources,omitempty"`
+	Method   string    `json:"method,omitempty"`
+	Key      string    `json:"key,omitempty"` // relative to the collection prefix
+	Status   string    `json:"status"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Plain    Digested  `json:"plaintext"`
+	Cipher   Digested  `json:"ciphertext"`
+	Stored   *Object   `json:"stored,omitempty"`
+	Files    []File    `json:"files,omitempty"`
+	Errors   []string  `json:"errors,omitempty"`
+	Warnings []string  `json:"warnings,omitempty"`
 
 	sealed *sealed // see Seal
 }
 
 // Digested is a byte count and its SHA-256.
 type Digested struct {
-	Size   int64          `json:"size"`
-	SHA256 storage.Digest `json:"sha256"`
+	Size   int64  `json:"size"`
+	SHA256 Digest `json:"sha256"`
 }
 
 // File is one file in a multi-file artifact, with its metadata as taken
@@ -228,66 +230,50 @@ const fileDepth = 4
 // ErrFormat wraps every reason a manifest cannot be read.
 var ErrFormat = errors.New("not a custos manifest")
 
-// maxManifest bounds what Parse accepts; a real manifest of 100,000 files
-// is ~50 MiB.
-const maxManifest = 256 << 20
-
-// Parse reads a manifest strictly: unknown fields, a wrong format version,
-// trailing data or missing identity fields are errors.
+// Parse reads a manifest strictly: unknown fields, a key given twice, a
+// wrong format version, trailing data or missing identity fields are
+// errors.
 func Parse(b []byte) (*Manifest, error) {
-	if len(b) > maxManifest {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrFormat, maxManifest)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var m Manifest
-	if err := dec.Decode(&m); err != nil {
+	if err := jsonx.Decode(b, &m, maxManifest); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the JSON document", ErrFormat)
 	}
 	if m.Format != Format {
 		return nil, fmt.Errorf("%w: format %q, this custos reads %q", ErrFormat, m.Format, Format)
 	}
-	if m.CollectionID == "" || m.Case.ID == "" {
-		return nil, fmt.Errorf("%w: collection_id and case.id are required", ErrFormat)
+	if !ValidCollectionID(m.CollectionID) || m.Case.ID == "" {
+		return nil, fmt.Errorf("%w: a collection_id like 20261201T120000Z-1a2b3c and a case.id are required", ErrFormat)
 	}
 	seen := map[string]bool{}
 	for i, a := range m.Artifacts {
-		if a.Name == "" {
-			return nil, fmt.Errorf("%w: artifact %d has no name", ErrFormat, i)
+		if err := checkArtifact(a); err != nil {
+			return nil, fmt.Errorf("%w: artifact %d: %v", ErrFormat, i+1, err)
 		}
 		if seen[a.Name] {
 			return nil, fmt.Errorf("%w: artifact %q listed twice", ErrFormat, a.Name)
 		}
 		seen[a.Name] = true
-		switch a.Status {
-		case StatusOK, StatusPartial:
-			if a.Key == "" || !validKey(a.Key) {
-				return nil, fmt.Errorf("%w: artifact %q has an invalid key %q", ErrFormat, a.Name, a.Key)
-			}
-		case StatusFailed, StatusSkipped:
-		default:
-			return nil, fmt.Errorf("%w: artifact %q has unknown status %q", ErrFormat, a.Name, a.Status)
-		}
 	}
 	return &m, nil
 }
 
-// Stored reports whether the artifact has an object.
-func (a *Artifact) IsStored() bool { return a.Status == StatusOK || a.Status == StatusPartial }
-
-// validKey accepts keys inside the collection: artifacts/<name>, no
-// traversal, no absolute paths.
-func validKey(k string) bool {
-	if len(k) <= len(ArtifactDir) || k[:len(ArtifactDir)] != ArtifactDir {
-		return false
+// checkArtifact holds one artifact record to the format: a name, a known
+// status, and a key inside the collection when it is stored.
+func checkArtifact(a Artifact) error {
+	if a.Name == "" {
+		return fmt.Errorf("no name")
 	}
-	for _, c := range k[len(ArtifactDir):] {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
-			return false
+	switch a.Status {
+	case StatusOK, StatusPartial:
+		if !validArtifactKey(a.Key) {
+			return fmt.Errorf("%q has an invalid key %q", a.Name, a.Key)
 		}
+	case StatusFailed, StatusSkipped:
+	default:
+		return fmt.Errorf("%q has unknown status %q", a.Name, a.Status)
 	}
-	return true
+	return nil
 }
+
+// IsStored reports whether the artifact has an object.
+func (a *Artifact) IsStored() bool { return a.Status == StatusOK || a.Status == StatusPartial }

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/custos-ir/custos/storage"
+	"github.com/custos-ir/custos/internal/jsonx"
 )
 
 func sample() *Manifest {
@@ -18,7 +18,7 @@ func sample() *Manifest {
 		Status: "complete",
 		Artifacts: []Artifact{{
 			Name: "processes", Kind: "live", Format: "jsonl", Key: "artifacts/01-processes.jsonl.zst.age",
-			Status: StatusOK, Plain: Digested{Size: 10, SHA256: storage.Digest{1}}, Cipher: Digested{Size: 20, SHA256: storage.Digest{2}},
+			Status: StatusOK, Plain: Digested{Size: 10, SHA256: Digest{1}}, Cipher: Digested{Size: 20, SHA256: Digest{2}},
 		}},
 	}
 }
@@ -67,10 +67,14 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// Whatever parses must marshal and parse again to the same thing.
+		// Whatever parses must marshal, as strict JSON, and parse again to
+		// the same thing.
 		out, err := m.Marshal()
 		if err != nil {
 			t.Fatal(err)
+		}
+		if err := jsonx.Check(out); err != nil {
+			t.Fatalf("marshalled manifest is not strict JSON: %v", err)
 		}
 		m2, err := Parse(out)
 		if err != nil {
@@ -79,6 +83,33 @@ func FuzzParse(f *testing.F) {
 		out2, _ := m2.Marshal()
 		if string(out) != string(out2) {
 			t.Fatal("not stable")
+		}
+	})
+}
+
+// FuzzParseSums: what ParseSums takes, written again line by line,
+// parses to the same sums.
+func FuzzParseSums(f *testing.F) {
+	d := strings.Repeat("ab", 32)
+	f.Add([]byte(d + "  artifacts/x\n" + d + " *artifacts/y\n"))
+	f.Add([]byte(d + "  a\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sums, err := ParseSums(b)
+		if err != nil {
+			return
+		}
+		var out []byte
+		for _, k := range sortedKeys(sums) {
+			out = append(out, sumLine(sums[k], k)...)
+		}
+		again, err := ParseSums(out)
+		if err != nil || len(again) != len(sums) {
+			t.Fatalf("re-parse: %v", err)
+		}
+		for k, v := range sums {
+			if again[k] != v {
+				t.Fatalf("%q changed", k)
+			}
 		}
 	})
 }
@@ -101,7 +132,7 @@ func TestReportRenders(t *testing.T) {
 	m.Case.Note = "a <script>alert(1)</script> | pipe"
 	f := &Form{Manifest: m, ManifestSHA256: "ab", Location: "/x", Generated: time.Now(),
 		Signers: []Signer{{Role: "collector", Fingerprint: "SHA256:abc", KeyType: "ssh-ed25519", Principals: []string{"a@example.org"}}},
-		Log:     []*Record{{Seq: 1, Event: EventCollected, Time: time.Now(), Actor: Actor{User: "root", Host: "web01"}}}}
+		Log:     []LogLine{{&Record{Seq: 1, Event: EventCollected, Time: time.Now(), Actor: Actor{User: "root", Host: "web01"}}, false}}}
 	var md, html strings.Builder
 	if err := f.Markdown(&md); err != nil {
 		t.Fatal(err)
@@ -116,5 +147,43 @@ func TestReportRenders(t *testing.T) {
 	}
 	if strings.Contains(html.String(), "<script>alert") || !strings.Contains(html.String(), "&lt;script&gt;") {
 		t.Error("HTML does not escape the note")
+	}
+}
+
+// Every manifest custos writes is strict JSON: no key twice at any depth
+// (a strict reader refuses duplicates; Go, jq and Python take the last).
+func TestManifestIsStrictJSON(t *testing.T) {
+	m := sample()
+	m.Errors = []string{"one"}
+	m.Warnings = []string{"two"}
+	m.Journal = map[string]Digest{"journal/01-processes.jsonl.json": {3}}
+	b, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jsonx.Check(b); err != nil {
+		t.Fatalf("manifest is not strict JSON: %v\n%s", err, b)
+	}
+}
+
+// Host-controlled text reaches a Markdown report escaped: no raw HTML, no
+// table or emphasis syntax, no terminal escape sequences.
+func TestReportMarkdownEscapesHostText(t *testing.T) {
+	m := sample()
+	m.Host.Hostname = "web01<img src=x onerror=alert(1)>"
+	m.Artifacts[0].Name = "proc|esses*_[x](http://evil)"
+	m.Artifacts[0].Errors = []string{"\x1b]0;owned\x07\x1b[2J<script>"}
+	m.Case.ID = "INC-1<b>"
+	f := &Form{Manifest: m, ManifestSHA256: "ab", Location: "/x", Generated: time.Now(),
+		Log: []LogLine{{&Record{Seq: 1, Event: EventCollected, Time: time.Now(), Actor: Actor{User: "root<i>", Host: "web01"}}, false}}}
+	var md strings.Builder
+	if err := f.Markdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	out := md.String()
+	for _, bad := range []string{"<img", "<script>", "<b>", "<i>", "\x1b", "\x07", "](http://evil)", "proc|esses"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("markdown holds %q raw:\n%s", bad, out)
+		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+
+	"github.com/custos-ir/custos/internal/term"
 )
 
 // Form is a chain-of-custody form for one collection: what a person
@@ -17,10 +19,29 @@ type Form struct {
 	ManifestSHA256 string
 	Location       string
 	Signers        []Signer
-	Log            []*Record
+	Log            []LogLine
 	Problems       []Problem // from verification, if it ran
 	Verified       bool      // verification ran
 	Generated      time.Time
+}
+
+// LogLine is a custody log record on the form, and whether its signature
+// verified (only then does the form name a signer).
+type LogLine struct {
+	*Record
+	Signed bool
+}
+
+// NewForm is the form of a verified collection at location.
+func NewForm(r *Report, location string, generated time.Time) *Form {
+	f := &Form{Manifest: r.Manifest, ManifestSHA256: r.ManifestSHA256.String(), Location: location,
+		Signers: r.Signers, Problems: r.Problems, Verified: true, Generated: generated}
+	for _, e := range r.Log {
+		if e.Record != nil {
+			f.Log = append(f.Log, LogLine{e.Record, e.Signed})
+		}
+	}
+	return f
 }
 
 // TimelineEntry is one line of the form's timeline, in UTC.
@@ -40,11 +61,14 @@ func (f *Form) Timeline() []TimelineEntry {
 	}
 	for _, r := range f.Log {
 		who := r.Actor.User
-		if r.Actor.Principal != "" {
+		if r.Signed && r.Actor.Principal != "" {
 			who = r.Actor.Principal
 		}
-		if r.Actor.Key != "" {
+		switch {
+		case r.Signed:
 			who += " (" + r.Actor.Key + ")"
+		case r.Actor.Key != "":
+			who += " (claims " + r.Actor.Key + ", not signed)"
 		}
 		what := r.Event
 		if v := r.Details["note"]; v != "" {
@@ -80,8 +104,8 @@ func (f *Form) Errors() []string {
 	return out
 }
 
-// Retention describes an artifact's lock, or "-".
-func Retention(a Artifact) string {
+// retentionText describes an artifact's lock, or "-".
+func retentionText(a Artifact) string {
 	if a.Stored == nil || a.Stored.Retention == nil {
 		return "-"
 	}
@@ -90,15 +114,15 @@ func Retention(a Artifact) string {
 
 var funcs = map[string]any{
 	"utc":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
-	"retention": Retention,
+	"retention": retentionText,
 	"join":      strings.Join,
 	"bytes":     func(n int64) string { return fmt.Sprintf("%d", n) },
-	"md":        func(s string) string { return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s) },
+	"md":        mdText,
 	"dash":      orDash,
 	"inc":       func(i int) int { return i + 1 },
 }
 
-const mdForm = `# Chain of custody: case {{.Manifest.Case.ID}}
+const mdForm = `# Chain of custody: case {{md .Manifest.Case.ID}}
 
 | | |
 |---|---|
@@ -109,10 +133,10 @@ const mdForm = `# Chain of custody: case {{.Manifest.Case.ID}}
 | Examiner | {{md (dash .Manifest.Case.Examiner)}} |
 | Note | {{md (dash .Manifest.Case.Note)}} |
 | Host | {{md .Manifest.Host.Hostname}} ({{md .Manifest.Host.OS}} {{md .Manifest.Host.Platform}}, {{md .Manifest.Host.Arch}}); machine-id {{md (dash .Manifest.Host.MachineID)}}; IPs {{md (join .Manifest.Host.IPs ", ")}} |
-| Collected by | {{md .Manifest.Operator.User}} (uid {{.Manifest.Operator.UID}}){{if .Manifest.Operator.SSHConnection}} over SSH from {{md .Manifest.Operator.SSHConnection}}{{end}} |
-| Tool | {{.Manifest.Tool.Name}} {{.Manifest.Tool.Version}}, binary sha256 {{.Manifest.Tool.SHA256}} |
-| Profile | {{.Manifest.Profile.Name}}, sha256 {{.Manifest.Profile.SHA256}} |
-| Collection | {{.Manifest.CollectionID}}, status **{{.Manifest.Status}}** |
+| Collected by | {{md .Manifest.Operator.User}} (uid {{md .Manifest.Operator.UID}}){{if .Manifest.Operator.SSHConnection}} over SSH from {{md .Manifest.Operator.SSHConnection}}{{end}} |
+| Tool | {{md .Manifest.Tool.Name}} {{md .Manifest.Tool.Version}}, binary sha256 {{.Manifest.Tool.SHA256}} |
+| Profile | {{md .Manifest.Profile.Name}}, sha256 {{.Manifest.Profile.SHA256}} |
+| Collection | {{md .Manifest.CollectionID}}, status **{{md .Manifest.Status}}** |
 | Stored at | {{md .Location}} |
 | Manifest sha256 | {{.ManifestSHA256}} |
 {{- if .Verified}}
@@ -132,7 +156,7 @@ const mdForm = `# Chain of custody: case {{.Manifest.Case.ID}}
 | # | Name | Status | Plaintext bytes | Plaintext SHA-256 | Stored bytes | Stored SHA-256 | Storage key | Retention |
 |---|---|---|---|---|---|---|---|---|
 {{- range $i, $a := .Manifest.Artifacts}}
-| {{inc $i}} | {{$a.Name}} | {{$a.Status}} | {{bytes $a.Plain.Size}} | {{if $a.Key}}{{$a.Plain.SHA256}}{{end}} | {{bytes $a.Cipher.Size}} | {{if $a.Key}}{{$a.Cipher.SHA256}}{{end}} | {{md (dash $a.Key)}} | {{retention $a}} |
+| {{inc $i}} | {{md $a.Name}} | {{md $a.Status}} | {{bytes $a.Plain.Size}} | {{if $a.Key}}{{$a.Plain.SHA256}}{{end}} | {{bytes $a.Cipher.Size}} | {{if $a.Key}}{{$a.Cipher.SHA256}}{{end}} | {{md (dash $a.Key)}} | {{md (retention $a)}} |
 {{- end}}
 
 ## Errors
@@ -151,14 +175,14 @@ None recorded.
 
 ## Signatures
 {{range .Signers}}
-- **{{.Role}}**: {{if .Principals}}{{join .Principals ", "}}{{else}}(not checked against allowed signers){{end}}, key {{.Fingerprint}} ({{.KeyType}}){{if not .Time.IsZero}}, {{utc .Time}}{{end}}{{if .Note}}: "{{md .Note}}"{{end}}
+- **{{.Role}}**: {{if .Principals}}{{md (join .Principals ", ")}}{{else}}(not checked against allowed signers){{end}}, key {{md .Fingerprint}} ({{md .KeyType}}){{if not .Time.IsZero}}, {{utc .Time}}{{end}}{{if .Note}}: "{{md .Note}}"{{end}}
 {{- else}}
 Not signed.
 {{- end}}
 
 ## Custody log
 {{range .Log}}
-{{.Seq}}. {{utc .Time}} **{{.Event}}** by {{md (dash .Actor.User)}}{{if .Actor.Principal}} ({{md .Actor.Principal}}){{end}}{{if .Actor.Host}} on {{md .Actor.Host}}{{end}}{{if .Actor.Key}}, signed with {{.Actor.Key}}{{end}}
+{{.Seq}}. {{utc .Time}} **{{md .Event}}** by {{md (dash .Actor.User)}}{{if and .Signed .Actor.Principal}} ({{md .Actor.Principal}}){{end}}{{if .Actor.Host}} on {{md .Actor.Host}}{{end}}{{if .Signed}}, signed with {{md .Actor.Key}}{{else if .Actor.Key}}, claims key {{md .Actor.Key}} but is NOT signed{{end}}
 {{- end}}
 
 Generated {{utc .Generated}} by custos report.
@@ -214,7 +238,7 @@ td.h,code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.82em;word
 {{end}}</table>{{else}}<p class="bad">Not signed.</p>{{end}}
 <h2>Custody log</h2>
 <table><tr><th>#</th><th>Time</th><th>Event</th><th>By</th><th>Key</th></tr>
-{{range .Log}}<tr><td>{{.Seq}}</td><td>{{utc .Time}}</td><td>{{.Event}}</td><td>{{dash .Actor.User}}{{if .Actor.Principal}} ({{.Actor.Principal}}){{end}}{{if .Actor.Host}} on {{.Actor.Host}}{{end}}</td><td class="h">{{dash .Actor.Key}}</td></tr>
+{{range .Log}}<tr><td>{{.Seq}}</td><td>{{utc .Time}}</td><td>{{.Event}}</td><td>{{dash .Actor.User}}{{if and .Signed .Actor.Principal}} ({{.Actor.Principal}}){{end}}{{if .Actor.Host}} on {{.Actor.Host}}{{end}}</td><td class="h">{{if .Signed}}{{.Actor.Key}}{{else if .Actor.Key}}<span class="bad">claims {{.Actor.Key}}, NOT signed</span>{{else}}-{{end}}</td></tr>
 {{end}}</table>
 <div class="sign"><div>Collecting responder: name, date, signature</div><div>Second responder: name, date, signature</div></div>
 <p style="color:#666;font-size:.8em">Generated {{utc .Generated}} by custos report.</p>
@@ -231,3 +255,13 @@ func (f *Form) Markdown(w io.Writer) error { return mdTmpl.Execute(w, f) }
 
 // HTML writes the form as a self-contained HTML page.
 func (f *Form) HTML(w io.Writer) error { return htmlTmpl.Execute(w, f) }
+
+// mdEscaper makes text from the record inert in Markdown: no HTML, no
+// table cells, links, emphasis or code spans of its own.
+var mdEscaper = strings.NewReplacer(
+	"&", "&amp;", "<", "&lt;", ">", "&gt;", "|", `\|`, `\`, `\\`, "`", "\\`",
+	"*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "(", `\(`, ")", `\)`, "#", `\#`, "!", `\!`, "~", `\~`)
+
+// mdText is host-controlled text as Markdown: escaped, one line, no
+// terminal escape sequences.
+func mdText(s string) string { return mdEscaper.Replace(term.Clean(s)) }

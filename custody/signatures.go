@@ -3,15 +3,16 @@ package custody
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
+	"path"
+	"sort"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/custos-ir/custos/internal/allowedsigners"
-	"github.com/custos-ir/custos/internal/sshsig"
-	"github.com/custos-ir/custos/storage"
+	"github.com/custos-ir/custos/custody/allowedsigners"
+	"github.com/custos-ir/custos/custody/sshsig"
 )
 
 // SigOptions say which signers are trusted and how many are needed.
@@ -22,42 +23,77 @@ type SigOptions struct {
 	Require int
 }
 
-// Signatures holds what VerifySignatures found.
-type Signatures struct {
-	Signers []Signer
-	// Countersignature is the second responder's statement, if present.
-	Countersignature *Countersignature
-}
-
-// ReadOptional reads a small object, with ok=false when it does not exist.
-func readOptional(ctx context.Context, st storage.Store, key string, max int64) ([]byte, bool, error) {
-	b, err := readAll(ctx, st, key, max)
-	if errors.Is(err, storage.ErrNotExist) {
-		return nil, false, nil
+// checkLog reads the custody log (each record and signature at the
+// version verify chose), checks its chain and the rules of every record,
+// and the records the digest file vouches for.
+func (r *Report) checkLog(ctx context.Context, objs Objects) {
+	var keys []string
+	for rel := range r.listing {
+		if isLogObject(rel) {
+			keys = append(keys, rel)
+		}
 	}
-	return b, err == nil, err
-}
-
-// VerifySignatures checks the collector's signature over the manifest
-// bytes, the countersignature statement and its signature, that the two
-// keys differ, that each key is allowed (allowed_signers, namespace and
-// validity at the time the signature was made), the signatures on custody
-// log records, and that the log still holds every record the
-// countersigner saw. Problems go to r.
-func VerifySignatures(ctx context.Context, st storage.Store, prefix string, manifest []byte, r *Report, o SigOptions) *Signatures {
-	out := &Signatures{}
-	signedAt := func(event string) time.Time {
-		for _, e := range r.Log {
-			if e.Record != nil && e.Record.Event == event {
-				return e.Record.Time
+	sort.Strings(keys)
+	have := map[string]bool{}
+	for _, k := range keys {
+		have[k] = true
+	}
+	for _, k := range keys {
+		if strings.HasSuffix(k, ".sig") {
+			if !have[strings.TrimSuffix(k, ".sig")] {
+				r.version(k, "")
+				r.add("custody log "+path.Base(k), "signature of a record that is not there")
+			}
+			continue
+		}
+		thing := "custody log " + path.Base(k)
+		b, err := r.readSmall(ctx, objs, k, "", maxRecord)
+		if err != nil {
+			r.add(thing, "cannot read: %v", err)
+			continue
+		}
+		e := LogEntry{Key: k, Bytes: b}
+		if have[k+".sig"] {
+			if e.Sig, err = r.readSmall(ctx, objs, k+".sig", "", maxSmall); err != nil {
+				r.add(thing+".sig", "cannot read: %v", err)
 			}
 		}
-		return time.Time{}
+		r.Log = append(r.Log, e)
 	}
-	// The collector's signature.
-	sig, ok, err := readOptional(ctx, st, prefix+SignatureName, 64<<10)
+	for _, k := range sortedKeys(r.pinned) {
+		want, found := r.pinned[k], false
+		for _, e := range r.Log {
+			if e.Key == k {
+				found = true
+				if got := sha256Sum(e.Bytes); got != want {
+					r.add("custody log "+path.Base(k), "sha256 %s does not match %s: the record was changed", got, ManifestDigestName)
+				}
+			}
+		}
+		if !found {
+			r.add("custody log "+path.Base(k), "is missing (listed in %s)", ManifestDigestName)
+		}
+	}
+	if len(r.Log) == 0 {
+		r.add("custody log", "no records: the collection did not finish writing, or the log was removed")
+		return
+	}
+	id := ""
+	if r.Manifest != nil {
+		id = r.Manifest.CollectionID
+	}
+	r.Problems = append(r.Problems, checkChain(r.Log, id, r.ManifestSHA256)...)
+}
+
+// checkSignatures checks the collector's signature over the manifest
+// bytes, the countersignature statement and its signature, that the two
+// keys differ, that each key is allowed (allowed_signers, namespace and
+// validity at the time the signature was made, as signed content says),
+// that the signed and countersigned log records are by those same keys,
+// and that the log still holds every record the countersigner saw.
+func (r *Report) checkSignatures(ctx context.Context, objs Objects, o SigOptions) {
 	var first ssh.PublicKey
-	var firstSig []byte
+	sig, ok, err := r.readOptional(ctx, objs, SignatureName)
 	switch {
 	case err != nil:
 		r.add(SignatureName, "cannot read: %v", err)
@@ -66,92 +102,119 @@ func VerifySignatures(ctx context.Context, st storage.Store, prefix string, mani
 			r.add(SignatureName, "missing: the collection is not signed (custos sign), %d signatures are required", o.Require)
 		}
 	default:
-		firstSig = sig
-		if s, err := sshsig.Verify(sig, bytes.NewReader(manifest), NamespaceManifest); err != nil {
+		r.collectorSig = sig
+		s, err := sshsig.Verify(sig, bytes.NewReader(r.manifest), NamespaceManifest)
+		if err != nil {
 			r.add(SignatureName, "does not verify over manifest.json: %v", err)
-		} else {
-			first = s.PublicKey
-			signer := Signer{Role: "collector", Fingerprint: sshsig.Fingerprint(s.PublicKey), KeyType: s.PublicKey.Type(), Time: signedAt(EventSigned)}
-			signer.Principals = allowed(o, s.PublicKey, NamespaceManifest, signer.Time, SignatureName, r)
-			out.Signers = append(out.Signers, signer)
+			break
+		}
+		first = s.PublicKey
+		fp := sshsig.Fingerprint(s.PublicKey)
+		signer := Signer{Role: "collector", Fingerprint: fp, KeyType: s.PublicKey.Type(), Time: r.signedAt(EventSigned, fp)}
+		signer.Principals = allowed(o, s.PublicKey, NamespaceManifest, signer.Time, SignatureName, r)
+		r.Signers = append(r.Signers, signer)
+	}
+	r.checkCountersignature(ctx, objs, o, first)
+	// Records that claim a signature event are by the key that made it.
+	for _, e := range r.Log {
+		if e.Record == nil {
+			continue
+		}
+		thing := "custody log " + path.Base(e.Key)
+		switch e.Record.Event {
+		case EventSigned:
+			if first == nil || e.Record.Actor.Key != sshsig.Fingerprint(first) {
+				r.add(thing, "records a signature by %s, but %s is not signed by that key", e.Record.Actor.Key, SignatureName)
+			}
+		case EventCountersigned:
+			if r.Countersignature == nil || e.Record.Actor.Key != r.Countersignature.SignerKey {
+				r.add(thing, "records a countersignature by %s, but %s is not signed by that key", e.Record.Actor.Key, CountersignName)
+			}
 		}
 	}
-	// The countersignature.
-	stmtBytes, ok, err := readOptional(ctx, st, prefix+CountersignName, 64<<10)
+}
+
+func (r *Report) checkCountersignature(ctx context.Context, objs Objects, o SigOptions, first ssh.PublicKey) {
+	stmtBytes, ok, err := r.readOptional(ctx, objs, CountersignName)
+	csig, sigThere, sigErr := r.readOptional(ctx, objs, CountersignSigName)
 	switch {
 	case err != nil:
 		r.add(CountersignName, "cannot read: %v", err)
+		return
 	case !ok:
 		if o.Require >= 2 {
 			r.add(CountersignName, "missing: the collection is not countersigned (custos countersign), 2 signatures are required")
 		}
-		if _, there, _ := readOptional(ctx, st, prefix+CountersignSigName, 64<<10); there {
+		if sigThere {
 			r.add(CountersignSigName, "present without %s", CountersignName)
 		}
-	default:
-		csig, there, err := readOptional(ctx, st, prefix+CountersignSigName, 64<<10)
-		if err != nil || !there {
-			r.add(CountersignSigName, "missing: the countersignature statement is not signed")
-			break
-		}
-		stmt, err := ParseCountersignature(stmtBytes)
-		if err != nil {
-			r.add(CountersignName, "%v", err)
-			break
-		}
-		out.Countersignature = stmt
-		s, err := sshsig.Verify(csig, bytes.NewReader(stmtBytes), NamespaceCountersign)
-		if err != nil {
-			r.add(CountersignSigName, "does not verify over %s: %v", CountersignName, err)
-			break
-		}
-		fp := sshsig.Fingerprint(s.PublicKey)
-		if stmt.ManifestSHA256 != r.ManifestSHA256 {
-			r.add(CountersignName, "countersigns manifest %s, this manifest is %s", stmt.ManifestSHA256, r.ManifestSHA256)
-		}
-		if firstSig != nil && stmt.SignatureSHA256 != storage.Digest(sha256.Sum256(firstSig)) {
-			r.add(CountersignName, "countersigns a different collector signature than %s", SignatureName)
-		}
-		if firstSig == nil {
-			r.add(CountersignName, "countersigns a collector signature that is not there (%s)", SignatureName)
-		}
-		if stmt.SignerKey != fp {
-			r.add(CountersignName, "names signer key %s but is signed by %s", stmt.SignerKey, fp)
-		}
-		if first != nil && bytes.Equal(first.Marshal(), s.PublicKey.Marshal()) {
-			r.add(CountersignSigName, "made with the collector's own key %s: two people must sign", fp)
-		}
-		signer := Signer{Role: "countersigner", Fingerprint: fp, KeyType: s.PublicKey.Type(), Time: stmt.Time, Note: stmt.Note}
-		signer.Principals = allowed(o, s.PublicKey, NamespaceCountersign, stmt.Time, CountersignSigName, r)
-		out.Signers = append(out.Signers, signer)
-		if stmt.LogHead != nil {
-			found := false
-			for _, e := range r.Log {
-				if storage.Digest(sha256.Sum256(e.Bytes)) == *stmt.LogHead {
-					found = true
-				}
+		return
+	case sigErr != nil || !sigThere:
+		r.add(CountersignSigName, "missing: the countersignature statement is not signed")
+		return
+	}
+	stmt, err := ParseCountersignature(stmtBytes)
+	if err != nil {
+		r.add(CountersignName, "%v", err)
+		return
+	}
+	s, err := sshsig.Verify(csig, bytes.NewReader(stmtBytes), NamespaceCountersign)
+	if err != nil {
+		r.add(CountersignSigName, "does not verify over %s: %v", CountersignName, err)
+		return
+	}
+	r.Countersignature = stmt
+	fp := sshsig.Fingerprint(s.PublicKey)
+	if stmt.ManifestSHA256 != r.ManifestSHA256 {
+		r.add(CountersignName, "countersigns manifest %s, this manifest is %s", stmt.ManifestSHA256, r.ManifestSHA256)
+	}
+	if r.collectorSig == nil {
+		r.add(CountersignName, "countersigns a collector signature that is not there (%s)", SignatureName)
+	} else if stmt.SignatureSHA256 != sha256Sum(r.collectorSig) {
+		r.add(CountersignName, "countersigns a different collector signature than %s", SignatureName)
+	}
+	if stmt.SignerKey != fp {
+		r.add(CountersignName, "names signer key %s but is signed by %s", stmt.SignerKey, fp)
+	}
+	if first != nil && bytes.Equal(first.Marshal(), s.PublicKey.Marshal()) {
+		r.add(CountersignSigName, "made with the collector's own key %s: two people must sign", fp)
+	}
+	signer := Signer{Role: "countersigner", Fingerprint: fp, KeyType: s.PublicKey.Type(), Time: stmt.Time, Note: stmt.Note}
+	signer.Principals = allowed(o, s.PublicKey, NamespaceCountersign, stmt.Time, CountersignSigName, r)
+	r.Signers = append(r.Signers, signer)
+	if stmt.LogHead != nil {
+		found := false
+		for _, e := range r.Log {
+			if sha256Sum(e.Bytes) == *stmt.LogHead {
+				found = true
 			}
-			if !found {
-				r.add("custody log", "the record the countersigner saw last (sha256 %s) is gone or changed", *stmt.LogHead)
-			}
+		}
+		if !found {
+			r.add("custody log", "the record the countersigner saw last (sha256 %s) is gone or changed", *stmt.LogHead)
 		}
 	}
-	// Signed custody log records: each by the key its actor names.
+}
+
+// signedAt is when the key fp made its signature, as its own signed log
+// record says; zero when no such record verifies (the check then uses
+// the present time). An unsigned record's time counts for nothing.
+func (r *Report) signedAt(event, fp string) time.Time {
 	for _, e := range r.Log {
-		if e.Sig == nil || e.Record == nil {
-			continue
-		}
-		thing := "custody log " + e.Key[len(LogDir):] + ".sig"
-		s, err := sshsig.Verify(e.Sig, bytes.NewReader(e.Bytes), NamespaceLog)
-		if err != nil {
-			r.add(thing, "does not verify: %v", err)
-			continue
-		}
-		if fp := sshsig.Fingerprint(s.PublicKey); fp != e.Record.Actor.Key {
-			r.add(thing, "signed by %s, the record names %s", fp, e.Record.Actor.Key)
+		if e.Signed && e.Record != nil && e.Record.Event == event && e.Record.Actor.Key == fp {
+			return e.Record.Time
 		}
 	}
-	return out
+	return time.Time{}
+}
+
+// readOptional reads a small signature object, ok=false when it is not
+// there.
+func (r *Report) readOptional(ctx context.Context, objs Objects, rel string) ([]byte, bool, error) {
+	b, err := r.readSmall(ctx, objs, rel, "", maxSmall)
+	if errors.Is(err, ErrNotExist) {
+		return nil, false, nil
+	}
+	return b, err == nil, err
 }
 
 // allowed checks key against allowed_signers, when given.

@@ -1,12 +1,8 @@
 package custody
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/sha256"
 	"fmt"
-
-	"github.com/custos-ir/custos/storage"
 )
 
 // Sums renders SHA256SUMS for the stored artifacts of m, in the format
@@ -21,40 +17,41 @@ func Sums(m *Manifest) []byte {
 	return b.Bytes()
 }
 
-// DigestLine is one sha256sum line for data under name.
-func DigestLine(data []byte, name string) []byte {
-	return SumLine(sha256.Sum256(data), name)
-}
-
-// SumLine is DigestLine for a digest already computed.
-func SumLine(sum storage.Digest, name string) []byte {
+// sumLine is one sha256sum line.
+func sumLine(sum Digest, name string) []byte {
 	return fmt.Appendf(nil, "%x  %s\n", sum[:], name)
 }
 
-// ParseSums reads a sha256sum file into key → digest. Binary-mode lines
-// ("hash *name") are accepted.
-func ParseSums(data []byte) (map[string]storage.Digest, error) {
-	out := map[string]storage.Digest{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
+// ParseSums reads a sha256sum file into key → digest: every line
+// "HEX  name" or "HEX *name", ending in a newline, no name twice. It
+// refuses what sha256sum would read differently (a backslash-escaped
+// name, a carriage return).
+func ParseSums(data []byte) (map[string]Digest, error) {
+	out := map[string]Digest{}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		return nil, fmt.Errorf("does not end in a newline")
+	}
 	n := 0
-	for sc.Scan() {
+	for len(data) > 0 {
 		n++
-		line := sc.Text()
-		if line == "" {
-			continue
-		}
+		i := bytes.IndexByte(data, '\n')
+		line := string(data[:i])
+		data = data[i+1:]
 		if len(line) < 67 || (line[64:66] != "  " && line[64:66] != " *") {
 			return nil, fmt.Errorf("line %d: not a sha256sum line", n)
 		}
-		d, err := storage.ParseDigest(line[:64])
+		d, err := ParseDigest(line[:64])
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %v", n, err)
 		}
 		name := line[66:]
+		if bytes.ContainsAny([]byte(name), "\r\\") {
+			return nil, fmt.Errorf("line %d: a name with a backslash or carriage return", n)
+		}
 		if _, dup := out[name]; dup {
 			return nil, fmt.Errorf("line %d: %s listed twice", n, name)
 		}
 		out[name] = d
 	}
-	return out, sc.Err()
+	return out, nil
 }

@@ -1,21 +1,14 @@
 package custody
 
 import (
-	"archive/tar"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
 
 	"filippo.io/age"
-	"github.com/klauspost/compress/zstd"
-
-	"github.com/custos-ir/custos/storage"
 )
 
 // Problem is one thing that does not hold, named for a person.
@@ -26,25 +19,42 @@ type Problem struct {
 
 func (p Problem) String() string { return p.Thing + ": " + p.What }
 
-// Report is the verdict on one collection.
+// Report is the verdict on one collection, and what verify read to reach
+// it: later steps (sign, countersign, fetch, append) act on exactly those
+// bytes and versions, never on a second read.
 type Report struct {
-	Location       string         `json:"location"`
-	Prefix         string         `json:"prefix"`
-	Manifest       *Manifest      `json:"-"`
-	ManifestSHA256 storage.Digest `json:"manifest_sha256"`
-	Objects        int            `json:"objects_checked"`
-	Bytes          int64          `json:"bytes_checked"`
-	Decrypted      int            `json:"artifacts_decrypted"`
-	Files          int            `json:"files_checked"`
-	Problems       []Problem      `json:"problems"`
+	Location       string    `json:"location"`
+	Prefix         string    `json:"prefix"`
+	Manifest       *Manifest `json:"-"`
+	ManifestSHA256 Digest    `json:"manifest_sha256"`
+	Objects        int       `json:"objects_checked"`
+	Bytes          int64     `json:"bytes_checked"`
+	Decrypted      int       `json:"artifacts_decrypted"`
+	Files          int       `json:"files_checked"`
+	Problems       []Problem `json:"problems"`
+	Signers        []Signer  `json:"signers"`
+	// Countersignature is the second responder's statement, if present.
+	Countersignature *Countersignature `json:"-"`
 	// Log is the custody log as found, in order.
 	Log []LogEntry `json:"-"`
+	// Read is the version of each object of the collection that verify
+	// read ("" where the store keeps no versions), by key relative to the
+	// collection.
+	Read map[string]string `json:"-"`
 
-	pinned map[string]storage.Digest // other objects the digest file vouches for
+	manifest     []byte
+	collectorSig []byte
+	listing      map[string][]Object
+	pinned       map[string]Digest // other objects the digest file vouches for
+	known        map[string]bool   // objects the record accounts for
 }
 
 // OK reports whether everything held.
 func (r *Report) OK() bool { return len(r.Problems) == 0 }
+
+// ManifestBytes are the manifest's bytes as verify read and checked them:
+// what a signature is made over.
+func (r *Report) ManifestBytes() []byte { return r.manifest }
 
 func (r *Report) add(thing, format string, args ...any) {
 	r.Problems = append(r.Problems, Problem{Thing: thing, What: fmt.Sprintf(format, args...)})
@@ -59,14 +69,19 @@ var (
 // FindCollection returns the collection prefix under prefix: prefix itself
 // when it holds a manifest, or the one collection below it. With several,
 // the error lists them so the responder can pick one.
-func FindCollection(ctx context.Context, st storage.Store, prefix string) (string, error) {
+func FindCollection(ctx context.Context, objs Objects, prefix string) (string, error) {
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
+	seen := map[string]bool{}
 	var found []string
-	err := st.List(ctx, prefix, func(o storage.ObjectInfo) error {
+	err := objs.List(ctx, prefix, func(o Object) error {
 		if path.Base(o.Key) == ManifestName {
-			found = append(found, strings.TrimSuffix(o.Key, ManifestName))
+			p := strings.TrimSuffix(o.Key, ManifestName)
+			if !seen[p] {
+				seen[p] = true
+				found = append(found, p)
+			}
 		}
 		return nil
 	})
@@ -75,7 +90,7 @@ func FindCollection(ctx context.Context, st storage.Store, prefix string) (strin
 	}
 	switch len(found) {
 	case 0:
-		return "", fmt.Errorf("%s: %w", st, ErrNoCollection)
+		return "", fmt.Errorf("%s: %w", objs, ErrNoCollection)
 	case 1:
 		return found[0], nil
 	}
@@ -83,7 +98,7 @@ func FindCollection(ctx context.Context, st storage.Store, prefix string) (strin
 	for i := range found {
 		found[i] = strings.TrimSuffix(found[i], "/")
 	}
-	return "", fmt.Errorf("%w under %s: give one of %s", ErrManyCollections, st, strings.Join(found, ", "))
+	return "", fmt.Errorf("%w under %s: give one of %s", ErrManyCollections, objs, strings.Join(found, ", "))
 }
 
 // VerifyOptions choose how deep Verify goes.
@@ -91,21 +106,145 @@ type VerifyOptions struct {
 	// Identities, when given, decrypt every artifact to check its plaintext
 	// SHA-256 and, for tar artifacts, every file's.
 	Identities []age.Identity
-	// Extra names objects besides artifacts that may sit in the collection
-	// (signatures, custody log); see AllowedExtra.
-	Extra func(key string) bool
+	// Signatures says who may sign and how many signatures are required;
+	// the signatures present are checked whatever it says.
+	Signatures SigOptions
 }
 
-// ReadManifest loads and checks a collection's manifest bytes against its
-// digest file. It returns the bytes even when the digest does not match,
-// with the problem in r.
-func ReadManifest(ctx context.Context, st storage.Store, prefix string, r *Report) ([]byte, *Manifest, error) {
-	mb, err := readAll(ctx, st, prefix+ManifestName, maxManifest)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", ManifestName, err)
+// Verify checks a stored collection against its manifest: every key
+// written once (one version, no delete marker), the manifest's digest,
+// SHA256SUMS, started.json, the journal, the custody log and the rules of
+// each record, the signatures, every artifact's size, lock and SHA-256
+// (with identities, its plaintext and files), and objects nobody listed.
+// The manifest is read once. The error is for a collection that cannot be
+// checked at all.
+func Verify(ctx context.Context, objs Objects, prefix string, o VerifyOptions) (*Report, error) {
+	r := &Report{Location: objs.String(), Prefix: prefix, Read: map[string]string{}, known: map[string]bool{}}
+	if err := r.list(ctx, objs); err != nil {
+		return r, err
 	}
-	r.ManifestSHA256 = sha256.Sum256(mb)
-	if db, err := readAll(ctx, st, prefix+ManifestDigestName, 64<<10); err != nil {
+	if err := r.readManifest(ctx, objs); err != nil {
+		return r, err
+	}
+	r.checkLog(ctx, objs)
+	r.checkSignatures(ctx, objs, o.Signatures)
+	m := r.Manifest
+	if m == nil {
+		return r, nil
+	}
+	r.checkSums(ctx, objs)
+	r.checkStarted(ctx, objs)
+	r.checkJournal(ctx, objs)
+	r.checkSession()
+	for i := range m.Artifacts {
+		if a := &m.Artifacts[i]; a.IsStored() {
+			r.verifyArtifact(ctx, objs, a, o.Identities)
+		}
+	}
+	var stray []string
+	for rel := range r.listing {
+		if !r.known[rel] {
+			stray = append(stray, rel)
+		}
+	}
+	sort.Strings(stray)
+	for _, rel := range stray {
+		r.add("object "+rel, "is in the collection but not in the manifest")
+	}
+	return r, nil
+}
+
+// list reads the collection's listing once, every version of every key.
+// A collection's objects are each written once: a key that holds more
+// than one version, or a delete marker, was written to afterwards. The
+// version checked is the first one written (the one Object Lock protects;
+// whoever adds a version can only add a later one).
+func (r *Report) list(ctx context.Context, objs Objects) error {
+	r.listing = map[string][]Object{}
+	err := objs.List(ctx, r.Prefix, func(o Object) error {
+		rel := strings.TrimPrefix(o.Key, r.Prefix)
+		r.listing[rel] = append(r.listing[rel], o)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list %s: %w", r.Prefix, err)
+	}
+	keys := make([]string, 0, len(r.listing))
+	for k := range r.listing {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, rel := range keys {
+		vs := r.listing[rel]
+		sort.SliceStable(vs, func(i, j int) bool { return vs[i].Modified.Before(vs[j].Modified) })
+		var live []Object
+		markers := 0
+		for _, v := range vs {
+			if v.DeleteMarker {
+				markers++
+			} else {
+				live = append(live, v)
+			}
+		}
+		r.listing[rel] = live
+		switch {
+		case len(live) > 1:
+			r.add("object "+rel, "has %d versions in the store: an object of a collection is written once, so %d were put after it; the first (version %s) is the one checked", len(live), len(live)-1, live[0].VersionID)
+		case markers > 0 && len(live) == 1:
+			r.add("object "+rel, "has a delete marker over it: someone tried to remove it; the version under it (%s) is the one checked", live[0].VersionID)
+		}
+		if len(live) == 0 {
+			delete(r.listing, rel)
+			r.add("object "+rel, "was deleted (only a delete marker is left)")
+			continue
+		}
+		r.Read[rel] = live[0].VersionID
+	}
+	return nil
+}
+
+// version is the version of rel to read: the one the record names when it
+// names one that is there, else the first written. ok is false when the
+// object is not in the collection.
+func (r *Report) version(rel, recorded string) (string, bool) {
+	vs, ok := r.listing[rel]
+	if !ok {
+		return "", false
+	}
+	r.known[rel] = true
+	// A place without versions (a directory, a copy fetched into one)
+	// lists none: the recorded version then says nothing about it.
+	if recorded != "" && vs[0].VersionID != "" && recorded != vs[0].VersionID {
+		for _, v := range vs {
+			if v.VersionID == recorded {
+				r.Read[rel] = recorded
+				return recorded, true
+			}
+		}
+		r.add("object "+rel, "the store holds version %s, not version %s the manifest records", vs[0].VersionID, recorded)
+	}
+	return r.Read[rel], true
+}
+
+// readSmall reads rel at the version verify chose; a missing object wraps
+// ErrNotExist.
+func (r *Report) readSmall(ctx context.Context, objs Objects, rel, recorded string, max int64) ([]byte, error) {
+	v, ok := r.version(rel, recorded)
+	if !ok {
+		return nil, fmt.Errorf("%s%s: %w", r.Prefix, rel, ErrNotExist)
+	}
+	return readSmall(ctx, objs, r.Prefix+rel, v, max)
+}
+
+// readManifest reads the manifest, once, and its digest file.
+func (r *Report) readManifest(ctx context.Context, objs Objects) error {
+	mb, err := r.readSmall(ctx, objs, ManifestName, "", maxManifest)
+	if err != nil {
+		return fmt.Errorf("%s: %w", ManifestName, err)
+	}
+	r.manifest = mb
+	r.ManifestSHA256 = sha256Sum(mb)
+	if db, err := r.readSmall(ctx, objs, ManifestDigestName, "", maxSmall); err != nil {
 		r.add(ManifestDigestName, "cannot read: %v", err)
 	} else if sums, err := ParseSums(db); err != nil {
 		r.add(ManifestDigestName, "damaged: %v", err)
@@ -121,191 +260,52 @@ func ReadManifest(ctx context.Context, st storage.Store, prefix string, r *Repor
 	m, err := Parse(mb)
 	if err != nil {
 		r.add(ManifestName, "%v", err)
-		return mb, nil, nil
+		return nil
 	}
 	r.Manifest = m
-	return mb, m, nil
+	return nil
 }
 
-// Verify checks a stored collection against its manifest: the manifest's
-// digest, SHA256SUMS, every object's size and SHA-256, objects nobody
-// listed, retention where recorded, and with identities every plaintext.
-// The error is for a collection that cannot be checked at all.
-func Verify(ctx context.Context, st storage.Store, prefix string, o VerifyOptions) (*Report, error) {
-	r := &Report{Location: st.String(), Prefix: prefix}
-	_, m, err := ReadManifest(ctx, st, prefix, r)
+// checkSums holds SHA256SUMS to the manifest's digest of it, and to the
+// artifacts it lists.
+func (r *Report) checkSums(ctx context.Context, objs Objects) {
+	m := r.Manifest
+	sb, err := r.readSmall(ctx, objs, SumsName, m.Versions[SumsName], maxSums)
 	if err != nil {
-		return r, err
-	}
-	if m == nil {
-		return r, nil
-	}
-	// SHA256SUMS must be the one the manifest vouches for, and agree with it.
-	if sb, err := readAll(ctx, st, prefix+SumsName, maxManifest); err != nil {
 		r.add(SumsName, "cannot read: %v", err)
-	} else if got := storage.Digest(sha256.Sum256(sb)); got != m.Sums {
+		return
+	}
+	if got := sha256Sum(sb); got != m.Sums {
 		r.add(SumsName, "sha256 %s, the manifest records %s", got, m.Sums)
-	} else if sums, err := ParseSums(sb); err != nil {
+		return
+	}
+	sums, err := ParseSums(sb)
+	if err != nil {
 		r.add(SumsName, "damaged: %v", err)
-	} else {
-		for _, a := range m.Artifacts {
-			if !a.IsStored() {
-				continue
-			}
-			if d, ok := sums[a.Key]; !ok {
-				r.add(SumsName, "does not list %s", a.Key)
-			} else if d != a.Cipher.SHA256 {
-				r.add(SumsName, "lists %s with a different sha256", a.Key)
-			}
-			delete(sums, a.Key)
-		}
-		for k := range sums {
-			r.add(SumsName, "lists %s, which the manifest does not", k)
-		}
+		return
 	}
-
-	listed := map[string]bool{ManifestName: true, ManifestDigestName: true, SumsName: true}
-	checkLog(ctx, st, prefix, m, r)
-	checkStarted(ctx, st, prefix, m, r)
-	for k, want := range m.Journal {
-		listed[k] = true
-		b, err := readAll(ctx, st, prefix+k, 64<<20)
-		switch {
-		case errors.Is(err, storage.ErrNotExist):
-			r.add("object "+k, "is missing (the manifest records it)")
-		case err != nil:
-			r.add("object "+k, "cannot read: %v", err)
-		case storage.Digest(sha256.Sum256(b)) != want:
-			r.add("object "+k, "sha256 %x, the manifest records %s: the object was changed", sha256.Sum256(b), want)
-		}
-	}
-
-	for i := range m.Artifacts {
-		a := &m.Artifacts[i]
+	for _, a := range m.Artifacts {
 		if !a.IsStored() {
 			continue
 		}
-		listed[a.Key] = true
-		verifyArtifact(ctx, st, prefix, a, o, r)
-	}
-	err = st.List(ctx, prefix, func(obj storage.ObjectInfo) error {
-		rel := strings.TrimPrefix(obj.Key, prefix)
-		if !listed[rel] && !IsLogObject(rel) && !isSignatureObject(rel) && (o.Extra == nil || !o.Extra(rel)) {
-			r.add("object "+rel, "is in the collection but not in the manifest")
+		if d, ok := sums[a.Key]; !ok {
+			r.add(SumsName, "does not list %s", a.Key)
+		} else if d != a.Cipher.SHA256 {
+			r.add(SumsName, "lists %s with a different sha256", a.Key)
 		}
-		return nil
-	})
-	if err != nil {
-		r.add(st.String(), "cannot list: %v", err)
+		delete(sums, a.Key)
 	}
-	return r, nil
-}
-
-func verifyArtifact(ctx context.Context, st storage.Store, prefix string, a *Artifact, o VerifyOptions, r *Report) {
-	thing := "artifact " + a.Name
-	info, err := st.Stat(ctx, prefix+a.Key)
-	if err != nil {
-		if errors.Is(err, storage.ErrNotExist) {
-			r.add(thing, "object %s is missing", a.Key)
-		} else {
-			r.add(thing, "cannot stat %s: %v", a.Key, err)
-		}
-		return
+	for _, k := range sortedKeys(sums) {
+		r.add(SumsName, "lists %s, which the manifest does not", k)
 	}
-	if info.Size != a.Cipher.Size {
-		r.add(thing, "object %s is %d bytes, the manifest records %d", a.Key, info.Size, a.Cipher.Size)
-	}
-	// Retention is checked where the store keeps it; a copy fetched to a
-	// directory has none, and says nothing about the original's lock.
-	if f, ok := st.(storage.Features); ok && f.Supports().Retention {
-		checkRetention(thing, a, info, r)
-	}
-	rc, err := st.Open(ctx, prefix+a.Key)
-	if err != nil {
-		r.add(thing, "cannot read %s: %v", a.Key, err)
-		return
-	}
-	defer rc.Close()
-	r.Objects++
-	ch := sha256.New()
-	src := io.TeeReader(rc, ch)
-	if len(o.Identities) > 0 {
-		verifyPlain(a, src, o.Identities, thing, r)
-	}
-	// Whatever decryption left unread (all of it without identities, or
-	// after a decryption error) is hashed here.
-	if _, err := io.Copy(io.Discard, src); err != nil {
-		r.add(thing, "read %s: %v", a.Key, err)
-		return
-	}
-	var got storage.Digest
-	ch.Sum(got[:0])
-	r.Bytes += info.Size
-	if got != a.Cipher.SHA256 {
-		r.add(thing, "ciphertext sha256 %s, the manifest records %s: object %s was changed", got, a.Cipher.SHA256, a.Key)
-	}
-}
-
-// checkLog reads the custody log and checks its chain, and the records the
-// digest file vouches for.
-func checkLog(ctx context.Context, st storage.Store, prefix string, m *Manifest, r *Report) {
-	var keys []string
-	err := st.List(ctx, prefix+LogDir, func(o storage.ObjectInfo) error {
-		keys = append(keys, strings.TrimPrefix(o.Key, prefix))
-		return nil
-	})
-	if err != nil {
-		r.add("custody log", "cannot list: %v", err)
-		return
-	}
-	have := map[string]bool{}
-	for _, k := range keys {
-		have[k] = true
-	}
-	for _, k := range keys {
-		if strings.HasSuffix(k, ".sig") {
-			if !have[strings.TrimSuffix(k, ".sig")] {
-				r.add("custody log "+path.Base(k), "signature of a record that is not there")
-			}
-			continue
-		}
-		b, err := readAll(ctx, st, prefix+k, 1<<20)
-		if err != nil {
-			r.add("custody log "+path.Base(k), "cannot read: %v", err)
-			continue
-		}
-		e := LogEntry{Key: k, Bytes: b}
-		if have[k+".sig"] {
-			e.Sig, _ = readAll(ctx, st, prefix+k+".sig", 64<<10)
-		}
-		r.Log = append(r.Log, e)
-	}
-	for k, want := range r.pinned {
-		found := false
-		for _, e := range r.Log {
-			if e.Key == k {
-				found = true
-				if got := storage.Digest(sha256.Sum256(e.Bytes)); got != want {
-					r.add("custody log "+path.Base(k), "sha256 %s does not match %s: the record was changed", got, ManifestDigestName)
-				}
-			}
-		}
-		if !found {
-			r.add("custody log "+path.Base(k), "is missing (listed in %s)", ManifestDigestName)
-		}
-	}
-	if len(r.Log) == 0 {
-		r.add("custody log", "no records: the collection did not finish writing, or the log was removed")
-		return
-	}
-	r.Problems = append(r.Problems, CheckChain(r.Log, m.CollectionID, r.ManifestSHA256)...)
 }
 
 // checkStarted compares started.json with the digest the manifest records.
-func checkStarted(ctx context.Context, st storage.Store, prefix string, m *Manifest, r *Report) {
-	b, err := readAll(ctx, st, prefix+StartedName, 64<<10)
+func (r *Report) checkStarted(ctx context.Context, objs Objects) {
+	m := r.Manifest
+	b, err := r.readSmall(ctx, objs, StartedName, m.Versions[StartedName], maxSmall)
 	switch {
-	case errors.Is(err, storage.ErrNotExist):
+	case errors.Is(err, ErrNotExist):
 		if m.StartedSHA256 != nil {
 			r.add(StartedName, "is missing (the manifest records its sha256)")
 		}
@@ -313,156 +313,52 @@ func checkStarted(ctx context.Context, st storage.Store, prefix string, m *Manif
 		r.add(StartedName, "cannot read: %v", err)
 	case m.StartedSHA256 == nil:
 		r.add(StartedName, "is not recorded in the manifest")
-	case storage.Digest(sha256.Sum256(b)) != *m.StartedSHA256:
-		r.add(StartedName, "sha256 %x, the manifest records %s: the object was changed", sha256.Sum256(b), *m.StartedSHA256)
+	case sha256Sum(b) != *m.StartedSHA256:
+		r.add(StartedName, "sha256 %s, the manifest records %s: the object was changed", sha256Sum(b), *m.StartedSHA256)
 	}
 }
 
-func isSignatureObject(rel string) bool {
-	return rel == SignatureName || rel == CountersignName || rel == CountersignSigName || rel == StartedName
-}
-
-func checkRetention(thing string, a *Artifact, info storage.ObjectInfo, r *Report) {
-	if a.Stored == nil || a.Stored.Retention == nil {
-		return
-	}
-	want := a.Stored.Retention
-	if info.Retention == nil {
-		r.add(thing, "the manifest records %s retention until %s, the store reports none", want.Mode, want.Until.Format("2006-01-02"))
-		return
-	}
-	if info.Retention.Mode != want.Mode {
-		r.add(thing, "retention mode %s, the manifest records %s", info.Retention.Mode, want.Mode)
-	}
-	if info.Retention.Until.Before(want.Until) {
-		r.add(thing, "retained until %s, earlier than the %s the manifest records", info.Retention.Until.Format("2006-01-02T15:04:05Z"), want.Until.Format("2006-01-02T15:04:05Z"))
-	}
-	if a.Stored.VersionID != "" && info.VersionID != "" && info.VersionID != a.Stored.VersionID {
-		r.add(thing, "current version %s, the manifest records %s", info.VersionID, a.Stored.VersionID)
-	}
-}
-
-// verifyPlain decrypts and decompresses src, checks the plaintext SHA-256
-// and for tar artifacts each stored file's SHA-256.
-func verifyPlain(a *Artifact, src io.Reader, ids []age.Identity, thing string, r *Report) {
-	dr, err := age.Decrypt(src, ids...)
-	if err != nil {
-		r.add(thing, "cannot decrypt: %v", err)
-		return
-	}
-	zr, err := zstd.NewReader(dr, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(64<<20))
-	if err != nil {
-		r.add(thing, "zstd: %v", err)
-		return
-	}
-	defer zr.Close()
-	ph := sha256.New()
-	cr := &countReader{r: io.TeeReader(zr, ph)}
-	if a.Format == "tar" {
-		verifyTar(a, cr, thing, r)
-	}
-	if _, err := io.Copy(io.Discard, cr); err != nil {
-		r.add(thing, "decrypt/decompress: %v", err)
-		return
-	}
-	r.Decrypted++
-	var got storage.Digest
-	ph.Sum(got[:0])
-	if cr.n != a.Plain.Size {
-		r.add(thing, "plaintext is %d bytes, the manifest records %d", cr.n, a.Plain.Size)
-	}
-	if got != a.Plain.SHA256 {
-		r.add(thing, "plaintext sha256 %s, the manifest records %s", got, a.Plain.SHA256)
-	}
-}
-
-func verifyTar(a *Artifact, src io.Reader, thing string, r *Report) {
-	want := map[string]*File{}
-	for i := range a.Files {
-		f := &a.Files[i]
-		if f.Stored && f.Type == "file" {
-			name := TarName(f.Path)
-			if f.StoredAs != "" {
-				name = f.StoredAs
-			}
-			want[name] = f
-		}
-	}
-	tr := tar.NewReader(src)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			r.add(thing, "tar: %v", err)
-			return
-		}
-		if h.Typeflag != tar.TypeReg {
+// checkJournal compares each journal record with the digest the manifest
+// records for it.
+func (r *Report) checkJournal(ctx context.Context, objs Objects) {
+	m := r.Manifest
+	for _, k := range sortedKeys(m.Journal) {
+		want := m.Journal[k]
+		if !strings.HasPrefix(k, JournalDir) || path.Clean(k) != k {
+			r.add("object "+k, "is not a journal key")
 			continue
 		}
-		f, ok := want[h.Name]
-		if !ok {
-			r.add(thing, "tar holds %s, which the manifest does not list", h.Name)
+		b, err := r.readSmall(ctx, objs, k, m.Versions[k], maxJournal)
+		switch {
+		case errors.Is(err, ErrNotExist):
+			r.add("object "+k, "is missing (the manifest records it)")
+		case err != nil:
+			r.add("object "+k, "cannot read: %v", err)
+		case sha256Sum(b) != want:
+			r.add("object "+k, "sha256 %s, the manifest records %s: the object was changed", sha256Sum(b), want)
+		}
+	}
+}
+
+// checkSession holds the host's echo of the responder's session to the
+// record ingest made when the stream arrived: a collection stored as the
+// answer to one request is not another's.
+func (r *Report) checkSession() {
+	for _, e := range r.Log {
+		if e.Record == nil || e.Record.Event != EventStored {
 			continue
 		}
-		delete(want, h.Name)
-		// A redacted copy is checked against the copy's digest; the
-		// original's is kept for comparison with the host's file.
-		size, sum := f.Read, f.SHA256
-		if f.StoredSHA256 != "" {
-			size, sum = f.StoredSize, f.StoredSHA256
-		}
-		fh := sha256.New()
-		n, err := io.Copy(fh, io.LimitReader(tr, size))
-		if err != nil {
-			r.add(thing, "tar %s: %v", h.Name, err)
-			return
-		}
-		r.Files++
-		if got := hex.EncodeToString(fh.Sum(nil)); n != size || got != sum {
-			r.add(thing, "file %s: sha256 %s, the manifest records %s", f.Path, got, sum)
+		if s, ok := e.Record.Details["session"]; ok && s != r.Manifest.Session {
+			r.add("custody log "+path.Base(e.Key), "the stream was stored as the answer to session %s, the manifest echoes %q", s, r.Manifest.Session)
 		}
 	}
-	for name := range want {
-		r.add(thing, "file %s is listed as stored but not in the tar", name)
-	}
 }
 
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-func readAll(ctx context.Context, st storage.Store, key string, max int64) ([]byte, error) {
-	rc, err := st.Open(ctx, key)
-	if err != nil {
-		return nil, err
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("larger than %d bytes", max)
-	}
-	return b, nil
-}
-
-// TarName maps a host path to its name inside an artifact's tar: no leading
-// slash, and a Windows drive letter becomes the first directory
-// (C:\Windows\x → C/Windows/x).
-func TarName(p string) string {
-	p = strings.ReplaceAll(p, "\\", "/")
-	if len(p) >= 2 && p[1] == ':' {
-		p = p[:1] + p[2:]
-	}
-	return strings.TrimLeft(p, "/")
+	sort.Strings(out)
+	return out
 }

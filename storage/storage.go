@@ -89,6 +89,22 @@ type ObjectInfo struct {
 	// fields come from the write's own response.
 	Confirmed bool      `json:"confirmed"`
 	Modified  time.Time `json:"-"`
+	// DeleteMarker is set by ListVersions for a delete marker: no bytes,
+	// a version that hides the ones before it.
+	DeleteMarker bool `json:"-"`
+}
+
+// Versioned is an optional interface of stores that keep every version
+// of a key (S3 with versioning, which Object Lock turns on): a key written
+// a second time keeps its first bytes as an older version. The listing
+// shows every version, so a caller can tell a key written twice.
+type Versioned interface {
+	// ListVersions calls fn for every version of every object whose key
+	// starts with prefix (delete markers included), in key order.
+	ListVersions(ctx context.Context, prefix string, fn func(ObjectInfo) error) error
+	// OpenVersion and StatVersion are Open and Stat of one version.
+	OpenVersion(ctx context.Context, key, version string) (io.ReadCloser, error)
+	StatVersion(ctx context.Context, key, version string) (ObjectInfo, error)
 }
 
 // Features is an optional interface: a store that implements it says which

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +18,7 @@ import (
 	"github.com/custos-ir/custos/collect/live"
 	"github.com/custos-ir/custos/custody"
 	"github.com/custos-ir/custos/internal/agekeys"
-	"github.com/custos-ir/custos/internal/ui"
+	"github.com/custos-ir/custos/internal/units"
 	"github.com/custos-ir/custos/profiles"
 	"github.com/custos-ir/custos/storage"
 	"github.com/custos-ir/custos/storage/streamstore"
@@ -42,6 +41,7 @@ type collectOptions struct {
 	quiet          bool
 	dryRun         bool
 	resume         string
+	session        string
 	s3             s3Options
 	limits         limitOptions
 }
@@ -69,6 +69,8 @@ func runCollectCmd(ctx context.Context, args []string, io stdio) error {
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only failures and the summary")
 	f.StringVar(&o.resume, "resume", "", "finish the interrupted collection at `LOCATION`: keep what it stored, take the rest (volatile state again, labelled)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan (each artifact, what it matches, estimated size) without reading any file's content")
+	f.StringVar(&o.session, "session", "", "the nonce custos remote hands over, echoed in the manifest so the stream is bound to its request")
+	f.MarkHidden("session")
 	o.s3.flags(f, true)
 	o.limits.flags(f)
 	if err := parseFlags(f, args); err != nil {
@@ -87,7 +89,10 @@ func defaultProfile() string {
 	return "linux-base"
 }
 
-var caseRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+var (
+	caseRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	sessionRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+)
 
 // collectSetup is everything checked before the first byte of evidence is
 // read.
@@ -99,7 +104,7 @@ type collectSetup struct {
 	store      storage.Store
 	warning    string
 	planNotes  []string
-	resumed    *interrupted
+	resumed    *custody.Interrupted
 	limits     *collect.Limits
 	settings   map[string]string
 	deadline   time.Time
@@ -111,15 +116,18 @@ func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*c
 		if o.to != "" {
 			return nil, usageErr("--resume writes where the interrupted collection is: drop --to")
 		}
-		in, err := openInterrupted(ctx, o.resume, &o.s3, nil)
+		st, in, err := openInterrupted(ctx, o.resume, &o.s3)
 		if err != nil {
 			return nil, err
 		}
-		if o.caseID != "" && o.caseID != in.header.Case {
-			return nil, usageErr("--case %s, but the interrupted collection is of case %s", o.caseID, in.header.Case)
+		if o.caseID != "" && o.caseID != in.Header.Case {
+			return nil, usageErr("--case %s, but the interrupted collection is of case %s", o.caseID, in.Header.Case)
 		}
-		o.caseID = in.header.Case
-		s.resumed = in
+		o.caseID = in.Header.Case
+		s.resumed, s.store = in, st
+	}
+	if o.session != "" && !sessionRE.MatchString(o.session) {
+		return nil, usageErr("--session %q: want the 32 hex digits custos remote gives", o.session)
 	}
 	if o.caseID == "" && !o.dryRun {
 		return nil, usageErr("--case is required: the incident or case ID this evidence belongs to")
@@ -183,7 +191,6 @@ func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*c
 		return &s, nil
 	}
 	if s.resumed != nil {
-		s.store = s.resumed.store
 		if f, ok := s.store.(interface {
 			Preflight(context.Context) (string, error)
 		}); ok {
@@ -227,7 +234,7 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 	started := time.Now()
 	m := &custody.Manifest{
 		Format:       custody.Format,
-		CollectionID: collect.NewCollectionID(started),
+		CollectionID: custody.NewCollectionID(started),
 		Case: custody.Case{ID: o.caseID, EvidenceID: o.evidenceID, Severity: o.severity,
 			Examiner: o.examiner, Reporter: o.reporter, Note: o.note},
 		Started:    custody.NewTime(started),
@@ -236,53 +243,63 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 		Profile:    custody.Profile{Name: s.profile.Name, SHA256: s.profile.SHA256, Variables: s.vars, Paths: o.paths},
 		Recipients: s.recipients,
 		Settings:   s.settings,
+		Session:    o.session,
 	}
 	m.Host, err = hostFacts(ctx)
 	if err != nil {
 		m.Warnings = append(m.Warnings, "host identity incomplete: "+err.Error())
 	}
-	m.Storage = custody.Storage{Location: s.store.String(),
-		Prefix: collect.CollectionPrefix(o.caseID, m.Host.Hostname, m.CollectionID), NoLock: isS3(o.to) && o.s3.noLock}
+	m.Storage = custody.Storage{Location: s.store.String(), NoLock: isS3(o.to) && o.s3.noLock}
 	for _, w := range append([]string{s.warning}, s.planNotes...) {
 		if w != "" {
 			m.Warnings = append(m.Warnings, w)
 			fmt.Fprintf(io.err, "custos: warning: %s\n", w)
 		}
 	}
+	objs := recordOf(s.store, nil)
+	var rec *custody.Collection
 	if s.resumed != nil {
-		if s.resumed.header.Host != m.Host.Hostname {
-			m.Warnings = append(m.Warnings, fmt.Sprintf("resumed on host %q; the interrupted run was on %q", m.Host.Hostname, s.resumed.header.Host))
+		if s.resumed.Header.Host != m.Host.Hostname {
+			m.Warnings = append(m.Warnings, fmt.Sprintf("resumed on host %q; the interrupted run was on %q", m.Host.Hostname, s.resumed.Header.Host))
 		}
-		s.resumed.resumeManifest(m)
+		if gone := removeUnfinished(ctx, s.store, s.resumed.Prefix); gone != "" {
+			m.Warnings = append(m.Warnings, gone)
+		}
+		rec = s.resumed.Continue(ctx, m)
 		fmt.Fprintf(io.err, "custos: resuming collection %s: %d artifacts kept from the interrupted run\n", m.CollectionID, len(m.Artifacts))
-	} else if err := writeStarted(ctx, s.store, m); err != nil {
+	} else if rec, err = custody.Begin(ctx, objs, m); err != nil {
 		// The first object proves the destination takes writes before any
 		// evidence is read, and marks where a collection began even if it
 		// never finishes.
 		return err
 	}
 
-	mode := ui.Auto
+	mode := progressAuto
 	switch {
 	case o.json:
-		mode = ui.JSON
+		mode = progressJSON
 	case o.quiet:
-		mode = ui.Quiet
+		mode = progressQuiet
 	}
-	rep := ui.New(io.err, mode)
+	rep := newReporter(io.err, mode)
 	rep.Event(collect.Event{Type: collect.EventPhase, Time: time.Now(),
 		Message: fmt.Sprintf("collecting %d artifacts of profile %s into %s", len(s.plan), s.profile.Name, placeName(s.store, m.Storage.Prefix))})
 	p := &collect.Pipeline{Store: s.store, Recipients: agekeys.Ages(s.recipients), Report: rep,
 		Limits: s.limits, Files: &collect.FileReader{Limits: s.limits},
 		Options: func(name string) storage.CreateOptions { return objectOptions(s.store, name) }}
-	ferr := collect.Run(ctx, p, m, s.plan)
+	collect.Run(ctx, p, m, s.plan, rec)
+	// The closing objects are written even after an interrupt: a record of
+	// what was taken matters more than stopping at once.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	_, ferr := rec.Seal(wctx)
 	if sw, ok := s.store.(*streamstore.Writer); ok && ferr == nil {
 		ferr = sw.Close()
 	}
 	if ferr != nil {
 		// The artifacts are stored but the record is not: say exactly what
 		// is missing so the responder can act.
-		return &exitError{code: exitFatal, err: fmt.Errorf("artifacts are stored under %s/%s but the manifest could not be written: %v", s.store, m.Storage.Prefix, ferr)}
+		return &exitError{code: exitFatal, err: fmt.Errorf("artifacts are stored under %s but the manifest could not be written: %v", placeName(s.store, m.Storage.Prefix), ferr)}
 	}
 	return summarize(m, s.store, o.json, io)
 }
@@ -305,7 +322,7 @@ func summarize(m *custody.Manifest, st storage.Store, asJSON bool, io stdio) err
 	} else {
 		fmt.Fprintf(io.err, "custos: %s: %d ok, %d partial, %d failed, %d skipped; %s read, %s stored in %s\n",
 			m.Status, counts["ok"], counts["partial"], counts["failed"], counts["skipped"],
-			ui.Bytes(plain), ui.Bytes(cipher), where)
+			units.Bytes(plain), units.Bytes(cipher), where)
 	}
 	for _, a := range m.Artifacts {
 		if a.Status == custody.StatusFailed {
@@ -368,24 +385,6 @@ func firstOf(ss []string) string {
 	return ss[0]
 }
 
-// writeStarted stores started.json: who began which collection when.
-func writeStarted(ctx context.Context, st storage.Store, m *custody.Manifest) error {
-	b, err := json.MarshalIndent(map[string]any{
-		"format": "custos-started/1", "collection_id": m.CollectionID, "case": m.Case.ID,
-		"host": m.Host.Hostname, "started": m.Started, "operator": m.Operator.User, "tool_version": m.Tool.Version,
-	}, "", "  ")
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
-	if _, err := storage.PutBytes(ctx, st, m.Storage.Prefix+custody.StartedName, b, objectOptions(st, "started")); err != nil {
-		return fmt.Errorf("cannot write to %s, nothing was collected: %v", st, err)
-	}
-	d := storage.Digest(sha256.Sum256(b))
-	m.StartedSHA256 = &d
-	return nil
-}
-
 // objectOptions tags an object with its artifact name where the store
 // keeps tags (S3); retention comes from the store's own settings.
 func objectOptions(st storage.Store, name string) storage.CreateOptions {
@@ -413,8 +412,8 @@ func dryRun(ctx context.Context, s *collectSetup, io stdio) error {
 		if len(what) > 100 {
 			what = what[:97] + "..."
 		}
-		fmt.Fprintf(io.err, "%3d %-24s %-8s %6d files %10s  %s  %s\n", i+1, st.Desc.Name, st.Desc.Kind, e.Files, ui.Bytes(e.Bytes), e.Note, what)
+		fmt.Fprintf(io.err, "%3d %-24s %-8s %6d files %10s  %s  %s\n", i+1, st.Desc.Name, st.Desc.Kind, e.Files, units.Bytes(e.Bytes), e.Note, what)
 	}
-	fmt.Fprintf(io.err, "custos: about %s to read; nothing was read or written\n", ui.Bytes(total))
+	fmt.Fprintf(io.err, "custos: about %s to read; nothing was read or written\n", units.Bytes(total))
 	return nil
 }

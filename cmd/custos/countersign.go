@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/custos-ir/custos/custody"
-	"github.com/custos-ir/custos/internal/sshsig"
-	"github.com/custos-ir/custos/internal/ui"
-	"github.com/custos-ir/custos/storage"
+	"github.com/custos-ir/custos/custody/sshsig"
+	"github.com/custos-ir/custos/internal/term"
 )
 
 type countersignOptions struct {
@@ -23,7 +19,9 @@ type countersignOptions struct {
 	s3 s3Options
 }
 
-const countersignExample = `  custos countersign /srv/evidence --key ~/.ssh/id_ed25519 --note "reviewed with J. Doe"`
+const countersignExample = `  custos countersign /srv/evidence --key ~/.ssh/id_ed25519 --note "reviewed with J. Doe"
+
+Exit codes: 0 countersigned, 1 not countersigned (does not verify, not signed yet, or countersigned already), 2 usage.`
 
 func runCountersignCmd(ctx context.Context, args []string, io stdio) error {
 	var o countersignOptions
@@ -48,90 +46,45 @@ func runCountersign(ctx context.Context, o countersignOptions, io stdio) error {
 	if err != nil {
 		return err
 	}
-	var sigOpts custody.SigOptions
+	so := custody.SigOptions{Require: 1}
 	if o.allowedSigners != "" {
-		if sigOpts.AllowedSigners, err = loadAllowedSigners(o.allowedSigners); err != nil {
+		if so.AllowedSigners, err = loadAllowedSigners(o.allowedSigners); err != nil {
 			return err
 		}
 	}
-	sigOpts.Require = 1
-	st, prefix, r, mb, err := checkedCollection(ctx, o.location, &o.s3, io)
+	pl, err := openForRead(ctx, o.location, &o.s3)
 	if err != nil {
 		return err
 	}
-	sigs := custody.VerifySignatures(ctx, st, prefix, mb, r, sigOpts)
+	r, err := custody.Verify(ctx, pl.objs, pl.prefix, custody.VerifyOptions{Signatures: so})
+	if err != nil {
+		return err
+	}
 	if !r.OK() {
-		for _, p := range r.Problems {
-			fmt.Fprintf(io.err, "custos: FAIL %s\n", p)
-		}
-		return fmt.Errorf("%s: the collector's signature does not hold (%d problems): refusing to countersign", o.location, len(r.Problems))
+		printProblems(io, r)
+		return fmt.Errorf("%s does not verify, or the collector's signature does not hold (%d problems): refusing to countersign", o.location, len(r.Problems))
 	}
-	if sigs.Countersignature != nil {
-		return fmt.Errorf("%s is already countersigned by %s: a countersignature is never replaced", o.location, sigs.Countersignature.SignerKey)
+	if r.Countersignature != nil {
+		return fmt.Errorf("%s is already countersigned by %s: a countersignature is never replaced", o.location, r.Countersignature.SignerKey)
 	}
-	first := sigs.Signers[0]
-	fp := sshsig.Fingerprint(signer.PublicKey())
-	if fp == first.Fingerprint {
+	first := r.Signers[0]
+	if fp := sshsig.Fingerprint(signer.PublicKey()); fp == first.Fingerprint {
 		return fmt.Errorf("key %s signed this manifest already: the countersignature must come from a second person's key", fp)
 	}
 	fmt.Fprintf(io.err, "%s\n", custody.CountersignSummary(r.Manifest, &first))
 	if !o.yes {
-		ok, err := ui.Confirm(fmt.Sprintf("Countersign as %s? [y/N] ", fp))
-		if errors.Is(err, ui.ErrNoTerminal) {
+		ok, err := term.Confirm(fmt.Sprintf("Countersign as %s? [y/N] ", sshsig.Fingerprint(signer.PublicKey())))
+		if errors.Is(err, term.ErrNoTerminal) {
 			return usageErr("no terminal to confirm on: read the summary above and pass --yes")
 		}
 		if err != nil || !ok {
 			return fmt.Errorf("not countersigned")
 		}
 	}
-	firstSig, err := readObject(ctx, st, prefix+custody.SignatureName)
-	if err != nil {
+	if err := custody.Countersign(ctx, pl.objs, r, signer, actor(o.signer), o.note); err != nil {
 		return err
 	}
-	prev, prevBytes := custody.Last(r.Log)
-	var head *storage.Digest
-	if prevBytes != nil {
-		d := storage.Digest(sha256.Sum256(prevBytes))
-		head = &d
-	}
-	stmt := &custody.Countersignature{
-		Format: custody.CountersignFormat, CollectionID: r.Manifest.CollectionID,
-		ManifestSHA256: r.ManifestSHA256, SignatureSHA256: sha256.Sum256(firstSig), FirstSigner: first.Fingerprint,
-		Signer: o.signer, SignerKey: fp, Time: time.Now().UTC(), Note: o.note, LogHead: head,
-	}
-	sb, err := stmt.Marshal()
-	if err != nil {
-		return err
-	}
-	sig, err := sshsig.Sign(signer, bytes.NewReader(sb), custody.NamespaceCountersign)
-	if err != nil {
-		return fmt.Errorf("sign: %w", err)
-	}
-	// The signature goes first: a statement without its signature would
-	// look like a countersignature to a careless reader.
-	if _, err := storage.PutBytes(ctx, st, prefix+custody.CountersignSigName, sig, objectOptions(st, "countersignature")); err != nil {
-		return fmt.Errorf("store %s: %w", custody.CountersignSigName, err)
-	}
-	if _, err := storage.PutBytes(ctx, st, prefix+custody.CountersignName, sb, objectOptions(st, "countersignature")); err != nil {
-		return fmt.Errorf("store %s: %w", custody.CountersignName, err)
-	}
-	rec := custody.NextRecord(prev, prevBytes, custody.EventCountersigned, r.Manifest, r.ManifestSHA256, actor(fp, o.signer), map[string]string{"note": o.note})
-	if err := custody.AppendLog(ctx, st, prefix, rec, signWith(signer, custody.NamespaceLog), objectOptions(st, "log")); err != nil {
-		return fmt.Errorf("countersigned, but the custody log record was not stored: %w", err)
-	}
-	fmt.Fprintf(io.err, "custos: countersigned case %s, collection %s, with %s %s\n", r.Manifest.Case.ID, r.Manifest.CollectionID, signer.PublicKey().Type(), fp)
+	fmt.Fprintf(io.err, "custos: countersigned case %s, collection %s, with %s %s\n", r.Manifest.Case.ID, r.Manifest.CollectionID,
+		signer.PublicKey().Type(), sshsig.Fingerprint(signer.PublicKey()))
 	return nil
 }
-
-func readObject(ctx context.Context, st storage.Store, key string) ([]byte, error) {
-	rc, err := st.Open(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	var b bytes.Buffer
-	_, err = b.ReadFrom(rc)
-	return b.Bytes(), err
-}
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"filippo.io/age"
@@ -24,7 +25,9 @@ type fetchOptions struct {
 	s3         s3Options
 }
 
-const fetchExample = `  custos fetch s3://evidence-bucket/cases --to ./INC-2026-042 --identity team.key`
+const fetchExample = `  custos fetch s3://evidence-bucket/cases --to ./INC-2026-042 --identity team.key
+
+Exit codes: 0 copied and verified, 1 the source or the copy does not verify (the copy keeps the recorded versions), 2 usage.`
 
 func runFetchCmd(ctx context.Context, args []string, io stdio) error {
 	var o fetchOptions
@@ -50,56 +53,71 @@ func runFetch(ctx context.Context, o fetchOptions, io stdio) error {
 	if err != nil {
 		return err
 	}
-	src, prefix, err := openForRead(ctx, o.location, &o.s3)
+	src, err := openForRead(ctx, o.location, &o.s3)
 	if err != nil {
 		return err
 	}
-	dst, err := dirstore.New(o.to)
+	// The source is verified first: it says which version of each object
+	// is the collection's (the first written), and what is wrong there.
+	sr, err := custody.Verify(ctx, src.objs, src.prefix, custody.VerifyOptions{})
+	if err != nil {
+		return err
+	}
+	ds, err := dirstore.New(o.to)
 	if err != nil {
 		return fmt.Errorf("--to %s: %v", o.to, unwrapPath(err))
 	}
-	var keys []string
-	if err := src.List(ctx, prefix, func(obj storage.ObjectInfo) error { keys = append(keys, obj.Key); return nil }); err != nil {
-		return err
+	dst := &place{st: ds, objs: recordOf(ds, nil), prefix: src.prefix}
+	keys := make([]string, 0, len(sr.Read))
+	for rel := range sr.Read {
+		keys = append(keys, rel)
 	}
+	sort.Strings(keys)
 	var total int64
-	for _, k := range keys {
-		n, err := copyObject(ctx, src, dst, k)
+	for _, rel := range keys {
+		n, err := copyObject(ctx, src.objs, ds, src.prefix+rel, sr.Read[rel])
 		if err != nil {
-			return fmt.Errorf("fetch %s: %w", k, err)
+			return fmt.Errorf("fetch %s: %w", rel, err)
 		}
 		total += n
 	}
-	fmt.Fprintf(io.err, "custos: fetched %d objects (%d bytes) from %s into %s\n", len(keys), total, src, filepath.Join(dst.Root(), prefix))
+	fmt.Fprintf(io.err, "custos: fetched %d objects (%d bytes) from %s into %s\n", len(keys), total, src.st, dst.name())
+	for _, p := range sr.Problems {
+		fmt.Fprintf(io.err, "custos: FAIL at the source: %s\n", p)
+	}
 	// Check the copy, not the source: that is what the analyst will use.
-	r, err := custody.Verify(ctx, dst, prefix, custody.VerifyOptions{Identities: ids})
+	r, err := custody.Verify(ctx, dst.objs, dst.prefix, custody.VerifyOptions{Identities: ids})
 	if err != nil {
 		return err
 	}
-	for _, p := range r.Problems {
-		fmt.Fprintf(io.err, "custos: FAIL %s\n", p)
-	}
+	printProblems(io, r)
 	if !r.OK() {
 		return &exitError{code: exitFatal, err: fmt.Errorf("the fetched collection does not verify (%d problems); nothing was decrypted", len(r.Problems))}
 	}
 	if len(ids) > 0 {
-		if err := decryptAll(ctx, dst, prefix, r.Manifest, ids); err != nil {
+		if err := decryptAll(ctx, ds, dst.prefix, r.Manifest, ids); err != nil {
 			return err
 		}
-		fmt.Fprintf(io.err, "custos: decrypted %d artifacts into %s.plaintext\n", r.Decrypted, filepath.Join(dst.Root(), strings.TrimSuffix(prefix, "/")))
+		fmt.Fprintf(io.err, "custos: decrypted %d artifacts into %s.plaintext\n", r.Decrypted, dst.name())
 	}
-	prev, prevBytes := custody.Last(r.Log)
-	rec := custody.NextRecord(prev, prevBytes, custody.EventFetched, r.Manifest, r.ManifestSHA256, actor("", ""),
-		map[string]string{"from": placeName(src, prefix), "to": dst.Root()})
-	if err := custody.AppendLog(ctx, dst, prefix, rec, nil, storage.CreateOptions{}); err != nil {
+	details := map[string]string{"from": src.name(), "to": ds.Root()}
+	if !sr.OK() {
+		details["source_problems"] = fmt.Sprint(len(sr.Problems))
+	}
+	if _, err := custody.Append(ctx, dst.objs, r, custody.EventFetched, actor(""), details, nil); err != nil {
 		return fmt.Errorf("fetched, but the custody log record was not written: %w", err)
+	}
+	if !sr.OK() {
+		return &exitError{code: exitFatal, err: fmt.Errorf("the collection at %s does not verify (%d problems, above); the copy holds the version of each object the record names, and verifies", src.name(), len(sr.Problems))}
 	}
 	fmt.Fprintf(io.err, "custos: verify OK: case %s, collection %s\n", r.Manifest.Case.ID, r.Manifest.CollectionID)
 	return nil
 }
 
-func copyObject(ctx context.Context, src, dst storage.Store, key string) (int64, error) {
-	rc, err := src.Open(ctx, key)
+// copyObject copies one version of key from src to dst, checking its
+// SHA-256 on the way in.
+func copyObject(ctx context.Context, src custody.Objects, dst storage.Store, key, version string) (int64, error) {
+	rc, err := src.Open(ctx, key, version)
 	if err != nil {
 		return 0, err
 	}

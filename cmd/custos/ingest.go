@@ -2,38 +2,44 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"strings"
-	"time"
 
-	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/custody"
-	"github.com/custos-ir/custos/internal/ui"
+	"github.com/custos-ir/custos/internal/term"
+	"github.com/custos-ir/custos/internal/units"
 	"github.com/custos-ir/custos/storage"
 	"github.com/custos-ir/custos/storage/streamstore"
 )
 
 type ingestOptions struct {
-	to      string
-	from    string
-	source  string
-	details map[string]string // more for the stored event's record
-	s3      s3Options
+	to       string
+	from     string
+	source   string
+	request  custody.Request
+	maxBytes string
+	details  map[string]string // more for the stored event's record
+	s3       s3Options
 }
 
-const ingestExample = `  ssh root@web01 /tmp/custos collect --case INC-42 -R team.pub --to - | custos ingest --to /srv/evidence
-  custos ingest --from web01.stream --to s3://evidence-bucket/cases`
+const ingestExample = `  ssh root@web01 /tmp/custos collect --case INC-42 -R team.pub --to - | custos ingest --case INC-42 --to /srv/evidence
+  custos ingest --from web01.stream --to s3://evidence-bucket/cases
+
+Exit codes: 0 stored whole and verified, 1 nothing stored or the stream is not the one asked for,
+3 stored as far as it arrived (status incomplete), 2 usage.`
 
 func runIngestCmd(ctx context.Context, args []string, std stdio) error {
 	var o ingestOptions
-	f := newFlags("ingest", "--to DIR|s3://BUCKET/PREFIX [--from FILE]", ingestExample, std)
+	f := newFlags("ingest", "--to DIR|s3://BUCKET/PREFIX [--from FILE] [--case ID]", ingestExample, std)
 	f.StringVar(&o.to, "to", "", "store what arrives under `DIR` or s3://BUCKET/PREFIX")
 	f.StringVar(&o.from, "from", "", "read the stream from `FILE` instead of stdin")
 	f.StringVar(&o.source, "source", "", "where the stream came from, for the custody log (e.g. the SSH target)")
+	f.StringVar(&o.request.Case, "case", "", "refuse a stream that is not a collection of case `ID`")
+	f.StringVar(&o.request.Session, "session", "", "refuse a stream that does not echo `NONCE` (given to collect --session)")
+	f.StringVar(&o.maxBytes, "max-bytes", "1TiB", "refuse a stream larger than `SIZE`")
 	o.s3.flags(f, true)
 	if err := parseFlags(f, args); err != nil {
 		return err
@@ -52,7 +58,7 @@ func runIngestCmd(ctx context.Context, args []string, std stdio) error {
 		}
 		defer fh.Close()
 		in = fh
-	} else if fh, ok := std.in.(*os.File); ok && ui.IsTerminal(fh) {
+	} else if fh, ok := std.in.(*os.File); ok && term.IsTerminal(fh) {
 		return usageErr("ingest reads a stream on stdin, which is a terminal: pipe custos collect --to - into it, or give --from FILE")
 	}
 	code, _, err := ingest(ctx, in, o, std)
@@ -62,11 +68,16 @@ func runIngestCmd(ctx context.Context, args []string, std stdio) error {
 	return code
 }
 
-// ingest stores a stream, writes the custody record of its arrival, and
-// when the stream was cut short, a manifest of what did arrive. The first
-// result carries the exit code of a finished ingest (nil: complete); the
-// second is a failure to ingest at all.
+// ingest stores a stream as a new collection of the receiver's choosing,
+// writes the custody record of its arrival, and when the stream was cut
+// short, a manifest of what did arrive. The first result carries the exit
+// code of a finished ingest (nil: complete); the second is the prefix; the
+// error is a failure to ingest at all.
 func ingest(ctx context.Context, in io.Reader, o ingestOptions, std stdio) (code error, prefix string, err error) {
+	max, err := units.ParseSize(o.maxBytes)
+	if err != nil {
+		return nil, "", usageErr("--max-bytes: %v", err)
+	}
 	dst, warn, err := openForWrite(ctx, o.to, &o.s3, map[string]string{"retention": o.s3.retention}, nil)
 	if err != nil {
 		return nil, "", err
@@ -74,22 +85,22 @@ func ingest(ctx context.Context, in io.Reader, o ingestOptions, std stdio) (code
 	if warn != "" {
 		fmt.Fprintf(std.err, "custos: warning: %s\n", warn)
 	}
-	opts := func(key string) storage.CreateOptions {
-		o := objectOptions(dst, artifactOf(key))
-		if o.Tags != nil {
-			o.Tags["case"] = strings.SplitN(key, "/", 2)[0]
-		}
-		return o
+	recv := custody.NewReceiver(recordOf(dst, nil), o.request, custody.ReceiveLimits{})
+	create := func(key string) storage.CreateOptions {
+		o := &objects{st: dst, tags: map[string]string{"case": strings.SplitN(key, "/", 2)[0]}}
+		return o.options(artifactOf(key))
 	}
-	res := streamstore.Ingest(ctx, in, dst, opts)
-	if res.Prefix == "" {
-		return nil, "", &exitError{code: exitFatal, err: fmt.Errorf("nothing arrived: %v", res.Err)}
+	res := streamstore.Ingest(ctx, in, dst, streamstore.Options{
+		Key:      recv.Key,
+		Note:     func(kind string, data []byte) error { return recv.Note(ctx, kind, data) },
+		Create:   create,
+		Stored:   func(key string, size int64, sum storage.Digest) { recv.Arrived(key, size, custody.Digest(sum)) },
+		MaxBytes: int64(max),
+	})
+	if recv.Prefix() == "" {
+		return nil, "", &exitError{code: exitFatal, err: fmt.Errorf("nothing stored: %v", res.Err)}
 	}
-	stored := map[string]bool{}
-	for _, s := range res.Stored {
-		stored[strings.TrimPrefix(s.Key, res.Prefix)] = true
-	}
-	fmt.Fprintf(std.err, "custos: received %d objects (%d bytes) into %s/%s\n", len(res.Stored), res.Bytes, dst, strings.TrimSuffix(res.Prefix, "/"))
+	fmt.Fprintf(std.err, "custos: received %d objects (%d bytes) into %s\n", len(res.Stored), res.Bytes, placeName(dst, recv.Prefix()))
 	for _, k := range res.Failed {
 		fmt.Fprintf(std.err, "custos: FAIL %s: did not arrive whole; not stored\n", k)
 	}
@@ -98,48 +109,35 @@ func ingest(ctx context.Context, in io.Reader, o ingestOptions, std stdio) (code
 		details[k] = v
 	}
 	complete := res.Complete && res.Err == nil
+	var cut error
 	if !complete {
-		details["error"] = res.Err.Error()
+		cut = res.Err
 		fmt.Fprintf(std.err, "custos: INCOMPLETE: %v\n", res.Err)
 	}
-	if !stored[custody.ManifestName] {
-		// The host never finished sending: describe what arrived from the
-		// stream's notes, so it can be verified and signed like the rest.
-		m, err := reconstruct(res, stored, dst)
-		if err != nil {
-			return nil, "", &exitError{code: exitFatal, err: fmt.Errorf("the stream ended before its manifest and cannot be described: %v; %d objects are stored under %s/%s", err, len(res.Stored), dst, res.Prefix)}
+	r, err := recv.Finish(ctx, cut, actor(""), details)
+	if err != nil {
+		if r != nil {
+			printProblems(std, r)
 		}
-		if err := collect.Finish(ctx, dst, m, func(name string) storage.CreateOptions { return opts(res.Prefix + name) }); err != nil {
-			return nil, "", fmt.Errorf("write the manifest of what arrived: %w", err)
-		}
-		details["note"] = "stream incomplete: manifest written by ingest from the stream's notes"
+		return nil, "", &exitError{code: exitFatal, err: fmt.Errorf("%v; %d objects are stored under %s", err, len(res.Stored), placeName(dst, recv.Prefix()))}
+	}
+	if details["note"] != "" {
 		fmt.Fprintf(std.err, "custos: wrote a manifest of what arrived (status incomplete)\n")
 	}
-	r, err := custody.Verify(ctx, dst, res.Prefix, custody.VerifyOptions{})
-	if err != nil {
-		return nil, "", err
-	}
-	if r.Manifest == nil {
-		return nil, "", &exitError{code: exitFatal, err: fmt.Errorf("the manifest that arrived cannot be read: %v", r.Problems)}
-	}
-	prev, prevBytes := custody.Last(r.Log)
-	rec := custody.NextRecord(prev, prevBytes, custody.EventStored, r.Manifest, r.ManifestSHA256, actor("", ""), details)
-	if err := custody.AppendLog(ctx, dst, res.Prefix, rec, nil, opts(res.Prefix+"log")); err != nil {
-		return nil, "", fmt.Errorf("stored, but the custody log record was not: %w", err)
-	}
-	for _, p := range r.Problems {
-		fmt.Fprintf(std.err, "custos: FAIL %s\n", p)
-	}
+	printProblems(std, r)
 	fmt.Fprintf(std.err, "custos: %s: case %s, host %s, collection %s, status %s\n",
 		map[bool]string{true: "ingested", false: "ingested INCOMPLETE"}[complete && r.OK()],
 		r.Manifest.Case.ID, r.Manifest.Host.Hostname, r.Manifest.CollectionID, r.Manifest.Status)
 	switch {
+	case !r.OK() && complete:
+		// Whole, yet not what it claims to be: not a partial collection.
+		return exitWith(exitFatal), recv.Prefix(), nil
 	case !complete || !r.OK() || r.Manifest.Status == "incomplete" || r.Manifest.Status == "partial":
-		return exitWith(exitPartial), res.Prefix, nil
+		return exitWith(exitPartial), recv.Prefix(), nil
 	case r.Manifest.Status == "failed":
-		return exitWith(exitFatal), res.Prefix, nil
+		return exitWith(exitFatal), recv.Prefix(), nil
 	}
-	return nil, res.Prefix, nil
+	return nil, recv.Prefix(), nil
 }
 
 // artifactOf names the artifact an object key belongs to, for its tag:
@@ -152,45 +150,4 @@ func artifactOf(key string) string {
 		}
 	}
 	return strings.SplitN(b, ".", 2)[0]
-}
-
-// reconstruct builds the manifest of an interrupted stream from its notes:
-// the header the host sent first and the record of each artifact it
-// finished. Artifacts whose object did not arrive whole are listed failed.
-func reconstruct(res *streamstore.Result, stored map[string]bool, dst storage.Store) (*custody.Manifest, error) {
-	var m *custody.Manifest
-	for _, n := range res.Notes {
-		switch n.Kind {
-		case collect.NoteHeader:
-			m = new(custody.Manifest)
-			if err := json.Unmarshal(n.Data, m); err != nil {
-				return nil, fmt.Errorf("header note: %v", err)
-			}
-		case collect.NoteArtifact:
-			if m == nil {
-				return nil, fmt.Errorf("artifact note before the header")
-			}
-			var a custody.Artifact
-			if err := json.Unmarshal(n.Data, &a); err != nil {
-				return nil, fmt.Errorf("artifact note: %v", err)
-			}
-			if a.IsStored() && !stored[a.Key] {
-				a.Errors = append(a.Errors, "the object did not arrive whole over the stream: not stored")
-				a.Status, a.Key, a.Stored = custody.StatusFailed, "", nil
-				a.Plain, a.Cipher = custody.Digested{}, custody.Digested{}
-			}
-			m.Artifacts = append(m.Artifacts, a)
-		}
-	}
-	if m == nil {
-		return nil, fmt.Errorf("no header note arrived")
-	}
-	if m.StartedSHA256 != nil && !stored[custody.StartedName] {
-		m.StartedSHA256 = nil
-	}
-	m.Storage.Location = dst.String()
-	m.Finished = custody.NewTime(time.Now())
-	m.Status = "incomplete"
-	m.Errors = append(m.Errors, "the stream from the host ended before the collection finished: "+res.Err.Error()+"; later artifacts, if any, are unknown")
-	return m, nil
 }

@@ -10,10 +10,10 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/custos-ir/custos/custody/allowedsigners"
+	"github.com/custos-ir/custos/custody/sshsig"
 	"github.com/custos-ir/custos/internal/agekeys"
-	"github.com/custos-ir/custos/internal/allowedsigners"
-	"github.com/custos-ir/custos/internal/sshsig"
-	"github.com/custos-ir/custos/internal/ui"
+	"github.com/custos-ir/custos/internal/term"
 )
 
 // signerOptions choose the SSH key that signs: a key file or a key held by
@@ -42,8 +42,8 @@ func (o *signerOptions) load() (ssh.Signer, error) {
 		return nil, usageErr("give --key FILE or --agent, not both")
 	case o.key != "":
 		s, err := sshsig.LoadSigner(o.key, func() ([]byte, error) {
-			p, err := ui.ReadSecret(fmt.Sprintf("Passphrase for %s: ", o.key))
-			if errors.Is(err, ui.ErrNoTerminal) {
+			p, err := term.ReadSecret(fmt.Sprintf("Passphrase for %s: ", o.key))
+			if errors.Is(err, term.ErrNoTerminal) {
 				return nil, fmt.Errorf("key %s is encrypted and there is no terminal to ask its passphrase: run on a terminal or use --agent", o.key)
 			}
 			return p, err

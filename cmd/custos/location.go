@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/custos-ir/custos/custody"
-	"github.com/custos-ir/custos/internal/ui"
+	"github.com/custos-ir/custos/internal/term"
 	"github.com/custos-ir/custos/storage"
 	"github.com/custos-ir/custos/storage/dirstore"
 	"github.com/custos-ir/custos/storage/s3store"
@@ -74,37 +74,52 @@ func (o *s3Options) config(url string) (s3store.Config, error) {
 
 func isS3(loc string) bool { return strings.HasPrefix(loc, "s3://") }
 
+// place is a LOCATION opened: the store, custody's view of it, and the
+// prefix of the one collection it names.
+type place struct {
+	st     storage.Store
+	objs   custody.Objects
+	prefix string
+}
+
+// name is the collection's place for people.
+func (p *place) name() string { return placeName(p.st, p.prefix) }
+
 // openForRead opens a LOCATION: what was given to --to (holding one
-// collection) or the path of one collection, a directory or s3:// URL. It
-// returns the store and the collection's prefix in it.
-func openForRead(ctx context.Context, loc string, s3o *s3Options) (storage.Store, string, error) {
-	if loc == "" {
-		return nil, "", usageErr("a LOCATION is required: the directory or s3:// URL given to --to, or one collection in it")
+// collection) or the path of one collection, a directory or s3:// URL.
+func openForRead(ctx context.Context, loc string, s3o *s3Options) (*place, error) {
+	st, err := openStore(ctx, loc, s3o)
+	if err != nil {
+		return nil, err
 	}
-	var st storage.Store
+	objs := recordOf(st, nil)
+	prefix, err := custody.FindCollection(ctx, objs, "")
+	if err != nil {
+		return nil, err
+	}
+	return &place{st: st, objs: objs, prefix: prefix}, nil
+}
+
+// openStore opens the store at a LOCATION for reading.
+func openStore(ctx context.Context, loc string, s3o *s3Options) (storage.Store, error) {
+	if loc == "" {
+		return nil, usageErr("a LOCATION is required: the directory or s3:// URL given to --to, or one collection in it")
+	}
 	if isS3(loc) {
 		if s3o == nil {
 			s3o = &s3Options{}
 		}
 		c, err := s3o.config(loc)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
-		if st, err = s3store.New(ctx, c); err != nil {
-			return nil, "", err
-		}
-	} else {
-		ds, err := dirstore.Open(loc)
-		if err != nil {
-			return nil, "", fmt.Errorf("location %s: %v", loc, unwrapPath(err))
-		}
-		st = ds
+		return s3store.New(ctx, c)
 	}
-	prefix, err := custody.FindCollection(ctx, st, "")
+	ds, err := dirstore.Open(loc)
 	if err != nil {
-		return nil, "", err
+		return nil, fmt.Errorf("location %s: %v", loc, unwrapPath(err))
 	}
-	return st, prefix, nil
+	return ds, nil
 }
 
 // openForWrite prepares the --to destination before anything is read, so
@@ -112,7 +127,7 @@ func openForRead(ctx context.Context, loc string, s3o *s3Options) (storage.Store
 // responder must know (no Object Lock).
 func openForWrite(ctx context.Context, to string, s3o *s3Options, tags map[string]string, stdout io.Writer) (st storage.Store, warn string, err error) {
 	if to == "-" {
-		if f, ok := stdout.(*os.File); ok && ui.IsTerminal(f) {
+		if f, ok := stdout.(*os.File); ok && term.IsTerminal(f) {
 			return nil, "", usageErr("--to - writes a binary stream to stdout, which is a terminal: pipe it (ssh HOST custos collect ... --to - | custos ingest --to DIR), or use custos remote")
 		}
 		sw, err := streamstore.NewWriter(stdout)

@@ -18,6 +18,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/pflag"
+
+	"github.com/custos-ir/custos/internal/term"
 )
 
 // Exit codes, documented in README.md and `custos --help`.
@@ -122,8 +124,15 @@ func run(ctx context.Context, args []string, io stdio) int {
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(io.err, "custos: error: unknown command %q: run 'custos --help' for the list\n", args[0])
+		fmt.Fprintf(io.err, "custos: error: unknown command %q: run 'custos --help' for the list\n", term.Clean(args[0]))
 		return exitUsage
+	}
+	if args[0] != "collect" {
+		// Everything but collect runs on the responder's side and prints
+		// what a host or a store sent (names, keys, paths, the host's own
+		// stderr): never an escape sequence. collect's live line needs its
+		// own, and prints only what it read itself.
+		io.err = term.NewWriter(io.err)
 	}
 	err := cmd.run(ctx, args[1:], io)
 	if err == nil {
@@ -163,7 +172,10 @@ func usageErr(format string, args ...any) error {
 
 func exitWith(code int) error { return &exitError{code: code} }
 
-func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
+// oneLine is an error message as one line, without escape sequences.
+func oneLine(s string) string {
+	return term.Clean(strings.ReplaceAll(strings.TrimSpace(s), "\n", "; "))
+}
 
 // newFlags makes a flag set that prints usage with an example to stderr
 // and returns errors instead of exiting.

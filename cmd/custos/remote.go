@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -16,7 +17,11 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
+	"github.com/custos-ir/custos/custody"
 	"github.com/custos-ir/custos/internal/agekeys"
+	"github.com/custos-ir/custos/internal/term"
 )
 
 type remoteOptions struct {
@@ -50,9 +55,11 @@ func runRemoteCmd(ctx context.Context, args []string, std stdio) error {
 }
 
 // remoteArgs turns the responder's collect flags into the host's: --to
-// becomes --to - (the destination is on this side), and recipients files
-// are read here and passed as keys, so nothing needs copying but custos.
-func remoteArgs(args []string) (remote []string, to string, err error) {
+// becomes --to - (the destination is on this side), recipients files are
+// read here and passed as keys, so nothing needs copying but custos, and
+// the session nonce goes along for the host to echo. It also returns the
+// case asked for.
+func remoteArgs(args []string, session string) (remote []string, to, caseID string, err error) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		name, val, hasVal := strings.Cut(a, "=")
@@ -69,21 +76,28 @@ func remoteArgs(args []string) (remote []string, to string, err error) {
 		switch name {
 		case "--to":
 			if to, err = takes(); err != nil {
-				return nil, "", err
+				return nil, "", "", err
 			}
+		case "--session":
+			return nil, "", "", usageErr("--session is custos remote's own: it makes a new one for every run")
+		case "--case":
+			if caseID, err = takes(); err != nil {
+				return nil, "", "", err
+			}
+			remote = append(remote, "--case", caseID)
 		case "-R", "--recipients-file":
 			file, err := takes()
 			if err != nil {
-				return nil, "", err
+				return nil, "", "", err
 			}
 			fh, err := os.Open(file)
 			if err != nil {
-				return nil, "", usageErr("--recipients-file: %v", err)
+				return nil, "", "", usageErr("--recipients-file: %v", err)
 			}
 			rs, err := agekeys.ParseRecipientsFile(fh, file)
 			fh.Close()
 			if err != nil {
-				return nil, "", usageErr("--recipients-file %v", err)
+				return nil, "", "", usageErr("--recipients-file %v", err)
 			}
 			for _, r := range rs {
 				remote = append(remote, "--recipient", r.Public)
@@ -93,9 +107,30 @@ func remoteArgs(args []string) (remote []string, to string, err error) {
 		}
 	}
 	if to == "" || to == "-" {
-		return nil, "", usageErr("give --to DIR or s3://... among the collect flags: where the evidence goes on this side")
+		return nil, "", "", usageErr("give --to DIR or s3://... among the collect flags: where the evidence goes on this side")
 	}
-	return append(remote, "--to", "-"), to, nil
+	if caseID == "" {
+		return nil, "", "", usageErr("give --case ID among the collect flags: the stream that comes back must be of that case")
+	}
+	return append(remote, "--session", session, "--to", "-"), to, caseID, nil
+}
+
+// newSession is a nonce the host must echo in its stream: 128 random bits.
+func newSession() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// hostOf is the host part of an ssh target ([user@]host[:port]).
+func hostOf(target string) string {
+	if _, h, ok := strings.Cut(target, "@"); ok {
+		target = h
+	}
+	if h, _, ok := strings.Cut(target, ":"); ok && !strings.Contains(h, "[") {
+		target = h
+	}
+	return strings.Trim(target, "[]")
 }
 
 type sshRunner struct {
@@ -200,9 +235,19 @@ func fileSHA256(p string) (string, error) {
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 func runRemote(ctx context.Context, o remoteOptions, std stdio) error {
-	rargs, to, err := remoteArgs(o.collect)
+	session := newSession()
+	rargs, to, caseID, err := remoteArgs(o.collect, session)
 	if err != nil {
 		return err
+	}
+	var signer ssh.Signer
+	if o.signKey != "" {
+		// Loaded before anything happens on the host: a wrong key or
+		// passphrase costs nothing there.
+		so := signerOptions{key: o.signKey}
+		if signer, err = so.load(); err != nil {
+			return err
+		}
 	}
 	ssh := &sshRunner{target: o.target, opts: o.sshOptions, std: std}
 	uname, err := ssh.run(ctx, "uname -sm", nil)
@@ -266,7 +311,8 @@ func runRemote(ctx context.Context, o remoteOptions, std stdio) error {
 		return err
 	}
 	var tail tailBuffer
-	c.Stderr = io.MultiWriter(std.err, &tail)
+	// The host's stderr is the host's: shown, but never an escape sequence.
+	c.Stderr = io.MultiWriter(term.NewWriter(std.err), &tail)
 	if err := c.Start(); err != nil {
 		return sshError(o.target, err, "")
 	}
@@ -274,7 +320,9 @@ func runRemote(ctx context.Context, o remoteOptions, std stdio) error {
 	if u, err := user.Current(); err == nil {
 		details["local_operator"] = u.Username
 	}
-	code, prefix, ierr := ingest(ctx, stdout, ingestOptions{to: to, source: "ssh " + o.target, details: details, s3: s3FromArgs(o.collect)}, std)
+	req := custody.Request{Case: caseID, Session: session, Host: hostOf(o.target)}
+	code, prefix, ierr := ingest(ctx, stdout, ingestOptions{to: to, source: "ssh " + o.target, request: req, maxBytes: "1TiB",
+		details: details, s3: s3FromArgs(o.collect)}, std)
 	io.Copy(io.Discard, stdout)
 	werr := c.Wait()
 	if ierr != nil {
@@ -282,13 +330,13 @@ func runRemote(ctx context.Context, o remoteOptions, std stdio) error {
 			return fmt.Errorf("sudo on %s needs a password: log in as root, or allow custos with NOPASSWD", o.target)
 		}
 		if werr != nil {
-			return fmt.Errorf("%v (the remote side: %v)", ierr, sshError(o.target, werr, tail.String()))
+			return fmt.Errorf("%v (the remote side: %v)", ierr, sshError(o.target, werr, term.Clean(tail.String())))
 		}
 		return ierr
 	}
-	if o.signKey != "" && code == nil {
-		loc := ingestedLocation(to, prefix)
-		if err := runSign(ctx, signOptions{location: loc, signerOptions: signerOptions{key: o.signKey}}, std); err != nil {
+	if signer != nil && code == nil {
+		s3o := s3FromArgs(o.collect)
+		if err := signCollection(ctx, ingestedLocation(to, prefix), &s3o, signer, "", std); err != nil {
 			return fmt.Errorf("collected and stored, but not signed: %w", err)
 		}
 	}

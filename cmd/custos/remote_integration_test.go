@@ -117,8 +117,3 @@ func TestRemoteConnectionKilled(t *testing.T) {
 	}
 	t.Logf("%s\n%s", out.String(), vout)
 }
-
-func lastLine(s string) string {
-	l := strings.Split(strings.TrimSpace(s), "\n")
-	return l[len(l)-1]
-}

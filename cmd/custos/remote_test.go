@@ -20,15 +20,19 @@ func TestPlatform(t *testing.T) {
 }
 
 func TestRemoteArgs(t *testing.T) {
-	args, to, err := remoteArgs([]string{"--case", "X", "--to=/srv/ev", "--profile", "none"})
-	if err != nil || to != "/srv/ev" || strings.Join(args, " ") != "--case X --profile none --to -" {
-		t.Fatalf("%q %q %v", args, to, err)
+	args, to, c, err := remoteArgs([]string{"--case", "X", "--to=/srv/ev", "--profile", "none"}, "abc")
+	if err != nil || to != "/srv/ev" || c != "X" || strings.Join(args, " ") != "--case X --profile none --session abc --to -" {
+		t.Fatalf("%q %q %q %v", args, to, c, err)
 	}
-	if _, _, err := remoteArgs([]string{"--case", "X", "--to", "-"}); err == nil {
-		t.Fatal("--to - accepted")
+	for _, bad := range [][]string{{"--case", "X", "--to", "-"}, {"--case", "X", "--to"}, {"--to", "/srv"}, {"--case", "X", "--session", "x", "--to", "/srv"}} {
+		if _, _, _, err := remoteArgs(bad, "abc"); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
-	if _, _, err := remoteArgs([]string{"--case", "X", "--to"}); err == nil {
-		t.Fatal("--to without value accepted")
+	for target, want := range map[string]string{"root@web01": "web01", "web01": "web01", "admin@10.0.0.5": "10.0.0.5", "shop": "shop"} {
+		if got := hostOf(target); got != want {
+			t.Errorf("hostOf(%q) = %q", target, got)
+		}
 	}
 }
 

@@ -18,7 +18,9 @@ type reportOptions struct {
 	s3             s3Options
 }
 
-const reportExample = `  custos report /srv/evidence --format html -o INC-2026-042-custody.html --allowed-signers team_signers`
+const reportExample = `  custos report /srv/evidence --format html -o INC-2026-042-custody.html --allowed-signers team_signers
+
+Exit codes: 0 written and the collection verifies, 1 written but it does not (the problems are in the report), 2 usage.`
 
 func runReportCmd(ctx context.Context, args []string, io stdio) error {
 	var o reportOptions
@@ -41,36 +43,25 @@ func runReportCmd(ctx context.Context, args []string, io stdio) error {
 }
 
 func runReport(ctx context.Context, o reportOptions, stdio stdio) error {
-	var sigOpts custody.SigOptions
+	var so custody.SigOptions
 	if o.allowedSigners != "" {
 		var err error
-		if sigOpts.AllowedSigners, err = loadAllowedSigners(o.allowedSigners); err != nil {
+		if so.AllowedSigners, err = loadAllowedSigners(o.allowedSigners); err != nil {
 			return err
 		}
 	}
-	st, prefix, err := openForRead(ctx, o.location, &o.s3)
+	pl, err := openForRead(ctx, o.location, &o.s3)
 	if err != nil {
 		return err
 	}
-	r, err := custody.Verify(ctx, st, prefix, custody.VerifyOptions{})
+	r, err := custody.Verify(ctx, pl.objs, pl.prefix, custody.VerifyOptions{Signatures: so})
 	if err != nil {
 		return err
 	}
 	if r.Manifest == nil {
 		return fmt.Errorf("%s: the manifest cannot be read: %v", o.location, r.Problems)
 	}
-	mb, _, err := custody.ReadManifest(ctx, st, prefix, &custody.Report{})
-	if err != nil {
-		return err
-	}
-	sigs := custody.VerifySignatures(ctx, st, prefix, mb, r, sigOpts)
-	form := &custody.Form{Manifest: r.Manifest, ManifestSHA256: r.ManifestSHA256.String(), Location: placeName(st, prefix),
-		Signers: sigs.Signers, Problems: r.Problems, Verified: true, Generated: time.Now().UTC()}
-	for _, e := range r.Log {
-		if e.Record != nil {
-			form.Log = append(form.Log, e.Record)
-		}
-	}
+	form := custody.NewForm(r, pl.name(), time.Now().UTC())
 	var w io.Writer = stdio.out
 	if o.output != "" {
 		fh, err := os.OpenFile(o.output, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)

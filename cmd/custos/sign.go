@@ -7,9 +7,9 @@ import (
 	"os"
 	"os/user"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/custos-ir/custos/custody"
-	"github.com/custos-ir/custos/internal/sshsig"
-	"github.com/custos-ir/custos/storage"
 )
 
 type signOptions struct {
@@ -19,7 +19,9 @@ type signOptions struct {
 }
 
 const signExample = `  custos sign /srv/evidence --key ~/.ssh/id_ed25519
-  custos sign /srv/evidence --agent --signer ~/.ssh/id_ed25519.pub`
+  custos sign /srv/evidence --agent --signer ~/.ssh/id_ed25519.pub
+
+Exit codes: 0 signed, 1 not signed (the collection does not verify, or is signed already), 2 usage.`
 
 func runSignCmd(ctx context.Context, args []string, io stdio) error {
 	var o signOptions
@@ -33,64 +35,59 @@ func runSignCmd(ctx context.Context, args []string, io stdio) error {
 		return usageErr("sign takes one LOCATION: the directory given to --to, or one collection in it")
 	}
 	o.location = f.Arg(0)
-	return runSign(ctx, o, io)
-}
-
-// checkedCollection opens a collection and verifies it (hashes, no
-// decryption) before anyone signs it: a signature vouches for what is
-// stored, so it must match the manifest first.
-func checkedCollection(ctx context.Context, loc string, s3o *s3Options, io stdio) (storage.Store, string, *custody.Report, []byte, error) {
-	st, prefix, err := openForRead(ctx, loc, s3o)
-	if err != nil {
-		return nil, "", nil, nil, err
-	}
-	r, err := custody.Verify(ctx, st, prefix, custody.VerifyOptions{})
-	if err != nil {
-		return nil, "", nil, nil, err
-	}
-	if !r.OK() {
-		for _, p := range r.Problems {
-			fmt.Fprintf(io.err, "custos: FAIL %s\n", p)
-		}
-		return nil, "", nil, nil, fmt.Errorf("%s does not verify (%d problems): refusing to sign it", loc, len(r.Problems))
-	}
-	mb, _, err := custody.ReadManifest(ctx, st, prefix, &custody.Report{})
-	return st, prefix, r, mb, err
-}
-
-func runSign(ctx context.Context, o signOptions, io stdio) error {
 	signer, err := o.load()
 	if err != nil {
 		return err
 	}
-	st, prefix, r, mb, err := checkedCollection(ctx, o.location, &o.s3, io)
+	return signCollection(ctx, o.location, &o.s3, signer, o.signer, io)
+}
+
+// signCollection verifies the collection at loc (hashes, no decryption)
+// and signs the manifest bytes it checked: a signature vouches for what is
+// stored, so it must match the manifest first.
+func signCollection(ctx context.Context, loc string, s3o *s3Options, signer ssh.Signer, principal string, io stdio) error {
+	pl, r, err := checked(ctx, loc, s3o, custody.SigOptions{}, io)
 	if err != nil {
 		return err
 	}
-	sig, err := sshsig.Sign(signer, bytesReader(mb), custody.NamespaceManifest)
-	if err != nil {
-		return fmt.Errorf("sign: %w", err)
-	}
-	if _, err := storage.PutBytes(ctx, st, prefix+custody.SignatureName, sig, objectOptions(st, "signature")); err != nil {
-		if errors.Is(err, storage.ErrExist) {
-			return fmt.Errorf("%s is already signed (%s exists): a signature is never replaced; countersign it instead", o.location, custody.SignatureName)
+	if err := custody.Sign(ctx, pl.objs, r, signer, actor(principal)); err != nil {
+		if errors.Is(err, custody.ErrExist) {
+			return fmt.Errorf("%s is already signed (%s exists): a signature is never replaced; countersign it instead", loc, custody.SignatureName)
 		}
-		return fmt.Errorf("store signature: %w", err)
-	}
-	fp := sshsig.Fingerprint(signer.PublicKey())
-	prev, prevBytes := custody.Last(r.Log)
-	rec := custody.NextRecord(prev, prevBytes, custody.EventSigned, r.Manifest, r.ManifestSHA256, actor(fp, o.signer), nil)
-	if err := custody.AppendLog(ctx, st, prefix, rec, signWith(signer, custody.NamespaceLog), objectOptions(st, "log")); err != nil {
-		return fmt.Errorf("the manifest is signed, but the custody log record was not stored: %w", err)
+		return err
 	}
 	fmt.Fprintf(io.err, "custos: signed the manifest of case %s, collection %s, with %s %s\n",
-		r.Manifest.Case.ID, r.Manifest.CollectionID, signer.PublicKey().Type(), fp)
+		r.Manifest.Case.ID, r.Manifest.CollectionID, signer.PublicKey().Type(), r.Log[len(r.Log)-1].Record.Actor.Key)
 	return nil
 }
 
+// checked opens the collection at loc and verifies it (no decryption);
+// with problems it prints them and refuses.
+func checked(ctx context.Context, loc string, s3o *s3Options, so custody.SigOptions, io stdio) (*place, *custody.Report, error) {
+	pl, err := openForRead(ctx, loc, s3o)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := custody.Verify(ctx, pl.objs, pl.prefix, custody.VerifyOptions{Signatures: so})
+	if err != nil {
+		return nil, nil, err
+	}
+	if !r.OK() {
+		printProblems(io, r)
+		return nil, nil, fmt.Errorf("%s does not verify (%d problems): refusing to sign it", loc, len(r.Problems))
+	}
+	return pl, r, nil
+}
+
+func printProblems(io stdio, r *custody.Report) {
+	for _, p := range r.Problems {
+		fmt.Fprintf(io.err, "custos: FAIL %s\n", p)
+	}
+}
+
 // actor names who makes a custody event on this workstation.
-func actor(fingerprint, principal string) custody.Actor {
-	a := custody.Actor{Key: fingerprint, Principal: principal}
+func actor(principal string) custody.Actor {
+	a := custody.Actor{Principal: principal}
 	if u, err := user.Current(); err == nil {
 		a.User = u.Username
 	}

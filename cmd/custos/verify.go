@@ -19,7 +19,9 @@ type verifyOptions struct {
 }
 
 const verifyExample = `  custos verify /mnt/evidence                      # hashes, sizes, nothing missing or added
-  custos verify /mnt/evidence --identity team.key  # and decrypt every artifact to check its plaintext`
+  custos verify /mnt/evidence --identity team.key  # and decrypt every artifact to check its plaintext
+
+Exit codes: 0 the collection holds, 1 it does not (every problem is named), 2 usage.`
 
 func runVerifyCmd(ctx context.Context, args []string, io stdio) error {
 	var o verifyOptions
@@ -50,29 +52,21 @@ func runVerify(ctx context.Context, o verifyOptions, io stdio) error {
 	if err != nil {
 		return err
 	}
-	sigOpts := custody.SigOptions{Require: o.require}
+	so := custody.SigOptions{Require: o.require}
 	if o.allowedSigners != "" {
-		var err error
-		if sigOpts.AllowedSigners, err = loadAllowedSigners(o.allowedSigners); err != nil {
+		if so.AllowedSigners, err = loadAllowedSigners(o.allowedSigners); err != nil {
 			return err
 		}
 	}
-	st, prefix, err := openForRead(ctx, o.location, &o.s3)
+	pl, err := openForRead(ctx, o.location, &o.s3)
 	if err != nil {
 		return err
 	}
-	r, err := custody.Verify(ctx, st, prefix, custody.VerifyOptions{Identities: ids})
+	r, err := custody.Verify(ctx, pl.objs, pl.prefix, custody.VerifyOptions{Identities: ids, Signatures: so})
 	if err != nil {
 		return err
 	}
-	// Signatures are checked over the manifest's bytes even when they do not
-	// parse: a signature failure says more about damage than a JSON error.
-	mb, _, err := custody.ReadManifest(ctx, st, prefix, &custody.Report{})
-	if err != nil {
-		return err
-	}
-	signers := custody.VerifySignatures(ctx, st, prefix, mb, r, sigOpts).Signers
-	for _, s := range signers {
+	for _, s := range r.Signers {
 		who := "not checked: no --allowed-signers"
 		if len(s.Principals) > 0 {
 			who = strings.Join(s.Principals, ", ")
@@ -84,25 +78,22 @@ func runVerify(ctx context.Context, o verifyOptions, io stdio) error {
 		fmt.Fprintf(io.err, "custos: signed by %s: %s (%s %s)%s\n", s.Role, who, s.KeyType, s.Fingerprint, when)
 	}
 	if o.json {
-		out := struct {
-			*custody.Report
-			Signers []custody.Signer `json:"signers"`
-		}{r, signers}
-		enc := json.NewEncoder(io.out)
-		enc.SetIndent("", "  ")
 		if r.Problems == nil {
 			r.Problems = []custody.Problem{}
 		}
-		enc.Encode(out)
+		if r.Signers == nil {
+			r.Signers = []custody.Signer{}
+		}
+		enc := json.NewEncoder(io.out)
+		enc.SetIndent("", "  ")
+		enc.Encode(r)
 	}
-	for _, p := range r.Problems {
-		fmt.Fprintf(io.err, "custos: FAIL %s\n", p)
-	}
+	printProblems(io, r)
 	what := fmt.Sprintf("%d objects, %d bytes", r.Objects, r.Bytes)
 	if len(ids) > 0 {
 		what += fmt.Sprintf(", %d artifacts decrypted, %d files", r.Decrypted, r.Files)
 	}
-	id := prefix
+	id := pl.prefix
 	if r.Manifest != nil {
 		id = fmt.Sprintf("case %s, host %s, collection %s", r.Manifest.Case.ID, r.Manifest.Host.Hostname, r.Manifest.CollectionID)
 	}

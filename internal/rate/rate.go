@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/custos-ir/custos/profiles"
+	"github.com/custos-ir/custos/internal/units"
 )
 
 // Limiter hands out bytes at a fixed rate with a one-second burst.
@@ -89,7 +89,7 @@ func (w writer) Write(p []byte) (int, error) {
 // Parse reads a rate like 50MiB/s, 20MB/s or 1048576 (bytes per second).
 func Parse(s string) (int64, error) {
 	t := strings.TrimSuffix(strings.TrimSpace(s), "/s")
-	n, err := profiles.ParseSize(t)
+	n, err := units.ParseSize(t)
 	if err != nil || n == 0 {
 		return 0, fmt.Errorf("rate %q: want bytes per second like 20MiB/s or 50MiB/s", s)
 	}

@@ -188,16 +188,17 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	return f, err
 }
 
-// List implements storage.Store. Temporary files of unfinished writes
-// (".tmp-" names, left by a killed or abandoned writer) are not objects and
-// are not listed.
+// List implements storage.Store. Every file under the prefix is listed,
+// temporary files of unfinished writes (".tmp-" names, left by a killed
+// writer) too: whatever sits in a collection's directory is for verify to
+// see, whoever put it there. RemoveUnfinished clears a killed run's.
 func (s *Store) List(ctx context.Context, prefix string, fn func(storage.ObjectInfo) error) error {
 	var keys []storage.ObjectInfo
 	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || strings.HasPrefix(d.Name(), ".tmp-") {
+		if d.IsDir() {
 			return nil
 		}
 		rel, err := filepath.Rel(s.root, p)
@@ -225,4 +226,26 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(storage.ObjectI
 		}
 	}
 	return nil
+}
+
+// RemoveUnfinished removes the temporary files of writes that never
+// committed under prefix (a collection killed mid-write, about to be
+// resumed), and returns their keys. Committed objects are never touched.
+func (s *Store) RemoveUnfinished(ctx context.Context, prefix string) ([]string, error) {
+	var gone []string
+	err := s.List(ctx, prefix, func(o storage.ObjectInfo) error {
+		if !strings.HasPrefix(path.Base(o.Key), ".tmp-") {
+			return nil
+		}
+		p, err := s.path(o.Key)
+		if err != nil {
+			return err
+		}
+		if err := os.Remove(p); err != nil {
+			return err
+		}
+		gone = append(gone, o.Key)
+		return nil
+	})
+	return gone, err
 }

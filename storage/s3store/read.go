@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,7 +21,17 @@ import (
 // and the lock, from HeadObject or else GetObjectRetention. Tags cost
 // another request: see Tags.
 func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
-	h, err := s.api.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.c.Bucket), Key: aws.String(s.key(key)), ChecksumMode: types.ChecksumModeEnabled})
+	return s.StatVersion(ctx, key, "")
+}
+
+// StatVersion implements storage.Versioned: Stat of one version ("" the
+// current one).
+func (s *Store) StatVersion(ctx context.Context, key, version string) (storage.ObjectInfo, error) {
+	in := &s3.HeadObjectInput{Bucket: aws.String(s.c.Bucket), Key: aws.String(s.key(key)), ChecksumMode: types.ChecksumModeEnabled}
+	if version != "" {
+		in.VersionId = aws.String(version)
+	}
+	h, err := s.api.HeadObject(ctx, in)
 	if err != nil {
 		if notFound(err) {
 			return storage.ObjectInfo{}, fmt.Errorf("%s: %w", s.where(key), storage.ErrNotExist)
@@ -79,7 +90,17 @@ func (s *Store) Tags(ctx context.Context, key string) (map[string]string, error)
 
 // Open implements storage.Store: the current version's bytes.
 func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
-	out, err := s.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.c.Bucket), Key: aws.String(s.key(key))})
+	return s.OpenVersion(ctx, key, "")
+}
+
+// OpenVersion implements storage.Versioned: one version's bytes ("" the
+// current one).
+func (s *Store) OpenVersion(ctx context.Context, key, version string) (io.ReadCloser, error) {
+	in := &s3.GetObjectInput{Bucket: aws.String(s.c.Bucket), Key: aws.String(s.key(key))}
+	if version != "" {
+		in.VersionId = aws.String(version)
+	}
+	out, err := s.api.GetObject(ctx, in)
 	if err != nil {
 		if notFound(err) {
 			return nil, fmt.Errorf("%s: %w", s.where(key), storage.ErrNotExist)
@@ -111,4 +132,73 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(storage.ObjectI
 		}
 	}
 	return nil
+}
+
+// ListVersions implements storage.Versioned (ListObjectVersions): every
+// version and delete marker under prefix, in key order, each key's
+// versions oldest first. S3 lists a key's versions newest first, possibly
+// across pages: a key's run is kept until the next key begins, then
+// ordered by time, ties in reverse listing order.
+func (s *Store) ListVersions(ctx context.Context, prefix string, fn func(storage.ObjectInfo) error) error {
+	type listed struct {
+		storage.ObjectInfo
+		n int // position in S3's newest-first listing
+	}
+	var run []listed
+	flush := func() error {
+		sort.Slice(run, func(i, j int) bool {
+			if !run[i].Modified.Equal(run[j].Modified) {
+				return run[i].Modified.Before(run[j].Modified)
+			}
+			return run[i].n > run[j].n
+		})
+		for _, o := range run {
+			if err := fn(o.ObjectInfo); err != nil {
+				return err
+			}
+		}
+		run = run[:0]
+		return nil
+	}
+	// An object of a bucket that never had versioning has the version
+	// "null": no version, for the caller.
+	vid := func(v *string) string {
+		if id := aws.ToString(v); id != "null" {
+			return id
+		}
+		return ""
+	}
+	n := 0
+	p := s3.NewListObjectVersionsPaginator(s.api, &s3.ListObjectVersionsInput{Bucket: aws.String(s.c.Bucket), Prefix: aws.String(s.key(prefix))})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return s.explain(err, prefix)
+		}
+		var out []listed
+		for _, v := range page.Versions {
+			if key, ok := s.rel(aws.ToString(v.Key)); ok {
+				n++
+				out = append(out, listed{storage.ObjectInfo{Key: key, Size: aws.ToInt64(v.Size), ETag: aws.ToString(v.ETag),
+					VersionID: vid(v.VersionId), Modified: aws.ToTime(v.LastModified), Confirmed: true}, n})
+			}
+		}
+		for _, d := range page.DeleteMarkers {
+			if key, ok := s.rel(aws.ToString(d.Key)); ok {
+				n++
+				out = append(out, listed{storage.ObjectInfo{Key: key, VersionID: vid(d.VersionId),
+					Modified: aws.ToTime(d.LastModified), DeleteMarker: true}, n})
+			}
+		}
+		sort.SliceStable(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+		for _, o := range out {
+			if len(run) > 0 && run[0].Key != o.Key {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			run = append(run, o)
+		}
+	}
+	return flush()
 }

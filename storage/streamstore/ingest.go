@@ -9,50 +9,64 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"path"
-	"regexp"
 	"strings"
 
+	"github.com/custos-ir/custos/internal/iox"
 	"github.com/custos-ir/custos/storage"
 )
 
-// Note is metadata that travelled with the objects.
-type Note struct {
-	Kind string
-	Data []byte
+// Options are what the receiver decides about a stream: where each object
+// goes, who takes the notes, and the bounds. The stream comes from a
+// breached host; nothing it names is stored without Key's consent.
+type Options struct {
+	// Key maps the key the sender names to the key it is stored under and
+	// the most bytes that object may hold (0: only MaxBytes); an error
+	// refuses the object and stops the stream. Required.
+	Key func(key string) (dst string, max int64, err error)
+	// Note takes each note as it arrives; an error stops the stream.
+	// Nothing of a note is kept here. nil: notes are refused.
+	Note func(kind string, data []byte) error
+	// Create gives the store options (tags, retention) for a stored key.
+	Create func(dst string) storage.CreateOptions
+	// Stored is told of each object committed, with the SHA-256 it
+	// arrived with.
+	Stored func(dst string, size int64, sum storage.Digest)
+	// MaxBytes bounds the whole stream (0: no bound); MaxOpen the objects
+	// begun and not yet ended (default 64: a collection writes a few at a
+	// time, and each open object holds the store's buffers).
+	MaxBytes int64
+	MaxOpen  int
 }
 
 // Result says what an ingest stored and whether the stream was whole.
 type Result struct {
-	Prefix   string               // the collection prefix every key shares
 	Stored   []storage.ObjectInfo // committed in the destination, in order
-	Notes    []Note
-	Failed   []string // objects that began but did not arrive whole (nothing stored)
-	Complete bool     // the tail frame arrived and the stream's digest matched
-	Bytes    int64    // stream bytes read
-	Err      error    // why the stream is incomplete or damaged
+	Failed   []string             // objects that began but did not arrive whole (nothing stored)
+	Complete bool                 // the tail frame arrived and the stream's digest matched
+	Bytes    int64                // stream bytes read
+	Err      error                // why the stream is incomplete or damaged
 }
 
-// ErrTruncated and ErrCorrupt name the two ways a stream goes wrong.
+// Errors an ingest wraps.
 var (
 	ErrTruncated = errors.New("stream ended early")
 	ErrCorrupt   = errors.New("stream is damaged")
+	ErrRefused   = errors.New("stream refused")
 )
-
-// keyRE is what a key inside a collection may look like; the stream comes
-// from a breached host, so nothing else is written.
-var keyRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}/[A-Za-z0-9._-]{1,64}/[A-Za-z0-9._-]{1,64}/(manifest\.json|manifest\.json\.sha256|SHA256SUMS|started\.json|artifacts/[A-Za-z0-9._-]{1,200}|log/[A-Za-z0-9._-]{1,100})$`)
 
 // Ingest reads a stream from r and stores its objects in dst, checking each
 // object's size and SHA-256 as it arrives. It never stops at the first bad
-// object while the framing holds; it stops at a damaged frame or the end.
-// opts gives the store options for each key (tags, retention).
-func Ingest(ctx context.Context, r io.Reader, dst storage.Store, opts func(key string) storage.CreateOptions) *Result {
-	in := &ingest{ctx: ctx, dst: dst, opts: opts, res: &Result{}, open: map[uint32]*incoming{}, h: sha256.New()}
+// object while the framing holds; it stops at a damaged frame, a refusal or
+// the end.
+func Ingest(ctx context.Context, r io.Reader, dst storage.Store, o Options) *Result {
+	if o.MaxOpen == 0 {
+		o.MaxOpen = 64
+	}
+	in := &ingest{ctx: ctx, dst: dst, o: o, res: &Result{}, open: map[uint32]*incoming{}, h: sha256.New()}
 	in.run(r)
-	for _, o := range in.open {
-		o.w.Abort()
-		in.res.Failed = append(in.res.Failed, o.key)
+	for _, ob := range in.open {
+		ob.w.Abort()
+		in.res.Failed = append(in.res.Failed, ob.key)
 	}
 	return in.res
 }
@@ -62,13 +76,14 @@ type incoming struct {
 	w   storage.ObjectWriter
 	h   hash.Hash
 	n   int64
+	max int64
 	bad error
 }
 
 type ingest struct {
 	ctx    context.Context
 	dst    storage.Store
-	opts   func(string) storage.CreateOptions
+	o      Options
 	res    *Result
 	open   map[uint32]*incoming
 	h      hash.Hash
@@ -79,19 +94,23 @@ type ingest struct {
 // stays named, the stop is added to it.
 func (in *ingest) fail(err error) {
 	if in.res.Err != nil {
-		err = fmt.Errorf("%w; then %v", in.res.Err, err)
+		err = fmt.Errorf("%w; then %w", in.res.Err, err)
 	}
 	in.res.Err = err
 }
 
 func (in *ingest) run(r io.Reader) {
-	cr := &counter{r: r}
+	cr := &iox.CountingReader{R: r}
 	magic := make([]byte, len(Magic))
 	if _, err := io.ReadFull(cr, magic); err != nil {
-		in.fail(fmt.Errorf("%w: no stream header (got %d bytes): is the other side running custos collect --to -?", ErrTruncated, cr.n))
+		in.fail(fmt.Errorf("%w: no stream header (got %d bytes): is the other side running custos collect --to -?", ErrTruncated, cr.N))
 		return
 	}
-	if string(magic) != Magic {
+	switch {
+	case string(magic) == "CUSTOS-STREAM/1\n":
+		in.fail(fmt.Errorf("%w: a version 1 stream, from an older custos: run the same custos on both sides (custos remote copies itself)", ErrCorrupt))
+		return
+	case string(magic) != Magic:
 		in.fail(fmt.Errorf("%w: not a custos stream (header %q)", ErrCorrupt, bytes.TrimSpace(magic)))
 		return
 	}
@@ -102,9 +121,13 @@ func (in *ingest) run(r io.Reader) {
 			in.fail(err)
 			return
 		}
-		in.res.Bytes = cr.n
+		in.res.Bytes = cr.N
+		if in.o.MaxBytes > 0 && cr.N > in.o.MaxBytes {
+			in.fail(fmt.Errorf("%w: more than %d bytes (--max-bytes)", ErrRefused, in.o.MaxBytes))
+			return
+		}
 		var hdr [9]byte
-		at := cr.n
+		at := cr.N
 		if _, err := io.ReadFull(cr, hdr[:]); err != nil {
 			in.fail(fmt.Errorf("%w after %d bytes (%d objects stored): %v", ErrTruncated, at, len(in.res.Stored), eofText(err)))
 			return
@@ -120,7 +143,7 @@ func (in *ingest) run(r io.Reader) {
 			return
 		}
 		if typ == FrameTail {
-			in.res.Bytes = cr.n
+			in.res.Bytes = cr.N
 			in.tail(p, at)
 			return
 		}
@@ -148,76 +171,95 @@ func (in *ingest) frame(typ byte, id uint32, p []byte, at int64) error {
 			return fmt.Errorf("%w: bad note at byte %d", ErrCorrupt, at)
 		}
 		k := int(p[0])
-		in.res.Notes = append(in.res.Notes, Note{Kind: string(p[1 : 1+k]), Data: append([]byte(nil), p[1+k:]...)})
+		if in.o.Note == nil {
+			return fmt.Errorf("%w: a note at byte %d, and this receiver takes none", ErrRefused, at)
+		}
+		if err := in.o.Note(string(p[1:1+k]), p[1+k:]); err != nil {
+			return fmt.Errorf("%w: %w", ErrRefused, err)
+		}
 	case FrameBegin:
-		key := string(p)
-		if _, dup := in.open[id]; dup {
-			return fmt.Errorf("%w: object %d begun twice at byte %d", ErrCorrupt, id, at)
-		}
-		if !keyRE.MatchString(key) || path.Clean(key) != key {
-			return fmt.Errorf("%w: refusing object key %q at byte %d: not a key inside a collection", ErrCorrupt, key, at)
-		}
-		prefix := strings.Join(strings.SplitN(key, "/", 4)[:3], "/") + "/"
-		if in.res.Prefix == "" {
-			in.res.Prefix = prefix
-		} else if prefix != in.res.Prefix {
-			return fmt.Errorf("%w: object %q is outside the collection %s", ErrCorrupt, key, in.res.Prefix)
-		}
-		var o storage.CreateOptions
-		if in.opts != nil {
-			o = in.opts(key)
-		}
-		w, err := in.dst.Create(in.ctx, key, o)
-		if err != nil {
-			return fmt.Errorf("store %s: %w", key, err)
-		}
-		in.open[id] = &incoming{key: key, w: w, h: sha256.New()}
+		return in.begin(id, string(p), at)
 	case FrameData:
-		o, ok := in.open[id]
+		ob, ok := in.open[id]
 		if !ok {
 			return fmt.Errorf("%w: data for unknown object %d at byte %d", ErrCorrupt, id, at)
 		}
-		if o.bad != nil {
+		if ob.bad != nil {
 			return nil
 		}
-		o.h.Write(p)
-		o.n += int64(len(p))
-		if _, err := o.w.Write(p); err != nil {
-			o.bad = err
+		if ob.max > 0 && ob.n+int64(len(p)) > ob.max {
+			return fmt.Errorf("%w: object %s is larger than the %d bytes such an object may hold", ErrRefused, ob.key, ob.max)
+		}
+		ob.h.Write(p)
+		ob.n += int64(len(p))
+		if _, err := ob.w.Write(p); err != nil {
+			ob.bad = err
 		}
 	case FrameEnd:
-		o, ok := in.open[id]
-		if !ok || len(p) != 40 {
-			return fmt.Errorf("%w: bad end of object %d at byte %d", ErrCorrupt, id, at)
-		}
-		delete(in.open, id)
-		size := int64(binary.BigEndian.Uint64(p[:8]))
-		var want, got storage.Digest
-		copy(want[:], p[8:])
-		o.h.Sum(got[:0])
-		switch {
-		case o.bad != nil:
-			o.w.Abort()
-			in.res.Failed = append(in.res.Failed, o.key)
-			return fmt.Errorf("store %s: %w", o.key, o.bad)
-		case size != o.n || got != want:
-			o.w.Abort()
-			in.res.Failed = append(in.res.Failed, o.key)
-			// The framing still holds: go on, the rest may be whole.
-			in.res.Err = fmt.Errorf("%w: object %s arrived with %d bytes, sha256 %s; the sender wrote %d bytes, sha256 %s: not stored", ErrCorrupt, o.key, o.n, got, size, want)
-			return nil
-		}
-		info, err := o.w.Commit(in.ctx, got)
-		if err != nil {
-			in.res.Failed = append(in.res.Failed, o.key)
-			return fmt.Errorf("store %s: %w", o.key, err)
-		}
-		in.res.Stored = append(in.res.Stored, info)
+		return in.end(id, p, at)
 	case FrameAbort:
-		if o, ok := in.open[id]; ok {
-			o.w.Abort()
+		if ob, ok := in.open[id]; ok {
+			ob.w.Abort()
 			delete(in.open, id)
 		}
+	}
+	return nil
+}
+
+func (in *ingest) begin(id uint32, key string, at int64) error {
+	if _, dup := in.open[id]; dup {
+		return fmt.Errorf("%w: object %d begun twice at byte %d", ErrCorrupt, id, at)
+	}
+	if len(in.open) >= in.o.MaxOpen {
+		return fmt.Errorf("%w: more than %d objects open at once", ErrRefused, in.o.MaxOpen)
+	}
+	dst, max, err := in.o.Key(key)
+	if err != nil {
+		return fmt.Errorf("%w at byte %d: %w", ErrRefused, at, err)
+	}
+	var co storage.CreateOptions
+	if in.o.Create != nil {
+		co = in.o.Create(dst)
+	}
+	w, err := in.dst.Create(in.ctx, dst, co)
+	if err != nil {
+		return fmt.Errorf("store %s: %w", dst, err)
+	}
+	in.open[id] = &incoming{key: dst, w: w, h: sha256.New(), max: max}
+	return nil
+}
+
+func (in *ingest) end(id uint32, p []byte, at int64) error {
+	ob, ok := in.open[id]
+	if !ok || len(p) != 40 {
+		return fmt.Errorf("%w: bad end of object %d at byte %d", ErrCorrupt, id, at)
+	}
+	delete(in.open, id)
+	size := int64(binary.BigEndian.Uint64(p[:8]))
+	var want, got storage.Digest
+	copy(want[:], p[8:])
+	ob.h.Sum(got[:0])
+	switch {
+	case ob.bad != nil:
+		ob.w.Abort()
+		in.res.Failed = append(in.res.Failed, ob.key)
+		return fmt.Errorf("store %s: %w", ob.key, ob.bad)
+	case size != ob.n || got != want:
+		ob.w.Abort()
+		in.res.Failed = append(in.res.Failed, ob.key)
+		// The framing still holds: go on, the rest may be whole.
+		in.res.Err = fmt.Errorf("%w: object %s arrived with %d bytes, sha256 %s; the sender wrote %d bytes, sha256 %s: not stored", ErrCorrupt, ob.key, ob.n, got, size, want)
+		return nil
+	}
+	info, err := ob.w.Commit(in.ctx, got)
+	if err != nil {
+		in.res.Failed = append(in.res.Failed, ob.key)
+		return fmt.Errorf("store %s: %w", ob.key, err)
+	}
+	info.SHA256 = got
+	in.res.Stored = append(in.res.Stored, info)
+	if in.o.Stored != nil {
+		in.o.Stored(ob.key, ob.n, got)
 	}
 	return nil
 }
@@ -238,18 +280,7 @@ func (in *ingest) tail(p []byte, at int64) {
 		in.fail(fmt.Errorf("%w: the stream's digest does not match (%d frames read, %d sent): bytes were changed in transit", ErrCorrupt, in.frames, frames))
 	case len(in.open) > 0:
 		in.fail(fmt.Errorf("%w: %d objects never ended", ErrCorrupt, len(in.open)))
-	case in.res.Err == nil:
+	default:
 		in.res.Complete = true
 	}
-}
-
-type counter struct {
-	r io.Reader
-	n int64
-}
-
-func (c *counter) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }

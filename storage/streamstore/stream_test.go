@@ -16,6 +16,25 @@ import (
 
 const prefix = "CASE/web01/20261124T120000Z-abcdef/"
 
+// opts places every key under prefix, as a receiver would, refusing
+// traversal; notes are counted.
+func opts(notes *int) Options {
+	return Options{
+		Key: func(k string) (string, int64, error) {
+			if strings.Contains(k, "..") || strings.HasPrefix(k, "/") || k == "" {
+				return "", 0, fmt.Errorf("refusing object key %q", k)
+			}
+			return prefix + k, 0, nil
+		},
+		Note: func(kind string, data []byte) error {
+			if notes != nil {
+				*notes++
+			}
+			return nil
+		},
+	}
+}
+
 // sample writes three objects (one large enough for several data frames),
 // a note and an aborted object.
 func sample(t testing.TB) ([]byte, map[string][]byte) {
@@ -31,12 +50,12 @@ func sample(t testing.TB) ([]byte, map[string][]byte) {
 		big[i] = byte(r.Uint32())
 	}
 	objs := map[string][]byte{
-		prefix + "artifacts/01-processes.jsonl.zst.age": []byte("cipher one"),
-		prefix + "artifacts/02-logs.tar.zst.age":        big,
-		prefix + "manifest.json":                        []byte("{}\n"),
+		"artifacts/01-processes.jsonl.zst.age": []byte("cipher one"),
+		"artifacts/02-logs.tar.zst.age":        big,
+		"manifest.json":                        []byte("{}\n"),
 	}
 	w.Note(ctx, "header", []byte(`{"case":"CASE"}`))
-	for _, k := range []string{prefix + "artifacts/01-processes.jsonl.zst.age", prefix + "artifacts/02-logs.tar.zst.age"} {
+	for _, k := range []string{"artifacts/01-processes.jsonl.zst.age", "artifacts/02-logs.tar.zst.age"} {
 		ow, err := w.Create(ctx, k, storage.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -46,12 +65,12 @@ func sample(t testing.TB) ([]byte, map[string][]byte) {
 			t.Fatal(err)
 		}
 	}
-	ow, _ := w.Create(ctx, prefix+"artifacts/03-failed.jsonl.zst.age", storage.CreateOptions{})
+	ow, _ := w.Create(ctx, "artifacts/03-failed.jsonl.zst.age", storage.CreateOptions{})
 	ow.Write([]byte("half"))
 	ow.Abort()
-	ow, _ = w.Create(ctx, prefix+"manifest.json", storage.CreateOptions{})
-	ow.Write(objs[prefix+"manifest.json"])
-	ow.Commit(ctx, sha256.Sum256(objs[prefix+"manifest.json"]))
+	ow, _ = w.Create(ctx, "manifest.json", storage.CreateOptions{})
+	ow.Write(objs["manifest.json"])
+	ow.Commit(ctx, sha256.Sum256(objs["manifest.json"]))
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -61,15 +80,16 @@ func sample(t testing.TB) ([]byte, map[string][]byte) {
 func TestRoundTrip(t *testing.T) {
 	stream, objs := sample(t)
 	dst := memstore.New()
-	res := Ingest(context.Background(), bytes.NewReader(stream), dst, nil)
+	notes := 0
+	res := Ingest(context.Background(), bytes.NewReader(stream), dst, opts(&notes))
 	if !res.Complete || res.Err != nil {
 		t.Fatalf("incomplete: %v", res.Err)
 	}
-	if res.Prefix != prefix || len(res.Stored) != 3 || len(res.Notes) != 1 || res.Notes[0].Kind != "header" {
-		t.Fatalf("result %+v", res)
+	if len(res.Stored) != 3 || notes != 1 {
+		t.Fatalf("result %+v, %d notes", res, notes)
 	}
 	for k, v := range objs {
-		if !bytes.Equal(dst.Bytes(k), v) {
+		if !bytes.Equal(dst.Bytes(prefix+k), v) {
 			t.Errorf("%s differs", k)
 		}
 	}
@@ -85,12 +105,12 @@ func TestTruncatedAnywhere(t *testing.T) {
 	stream, objs := sample(t)
 	for _, cut := range []int{0, 5, len(Magic), len(Magic) + 3, 100, MaxPayload, len(stream) / 2, len(stream) - 41, len(stream) - 1} {
 		dst := memstore.New()
-		res := Ingest(context.Background(), bytes.NewReader(stream[:cut]), dst, nil)
+		res := Ingest(context.Background(), bytes.NewReader(stream[:cut]), dst, opts(nil))
 		if res.Complete || !errors.Is(res.Err, ErrTruncated) {
 			t.Fatalf("cut at %d: complete=%v err=%v", cut, res.Complete, res.Err)
 		}
 		for _, info := range res.Stored {
-			if !bytes.Equal(dst.Bytes(info.Key), objs[info.Key]) {
+			if !bytes.Equal(dst.Bytes(info.Key), objs[strings.TrimPrefix(info.Key, prefix)]) {
 				t.Fatalf("cut at %d: %s stored damaged", cut, info.Key)
 			}
 		}
@@ -109,7 +129,7 @@ func TestFlippedByte(t *testing.T) {
 		b := append([]byte(nil), stream...)
 		b[off] ^= 0x20
 		dst := memstore.New()
-		res := Ingest(context.Background(), bytes.NewReader(b), dst, nil)
+		res := Ingest(context.Background(), bytes.NewReader(b), dst, opts(nil))
 		if res.Complete || res.Err == nil {
 			t.Fatalf("flip at %d: stream taken as whole", off)
 		}
@@ -117,7 +137,7 @@ func TestFlippedByte(t *testing.T) {
 			named++
 		}
 		for _, info := range res.Stored {
-			if !bytes.Equal(dst.Bytes(info.Key), objs[info.Key]) {
+			if !bytes.Equal(dst.Bytes(info.Key), objs[strings.TrimPrefix(info.Key, prefix)]) {
 				t.Fatalf("flip at %d: %s stored damaged", off, info.Key)
 			}
 		}
@@ -127,8 +147,10 @@ func TestFlippedByte(t *testing.T) {
 	}
 }
 
+// The key check is the receiver's: what it refuses is not stored, and
+// stops the stream.
 func TestHostileKeysRefused(t *testing.T) {
-	for _, key := range []string{"../../etc/passwd", "/abs/x/y/manifest.json", "a/b/c/../../../x", "a/b/c/artifacts/../../x", "a/b/c/other.txt", "a/b/c/d/e"} {
+	for _, key := range []string{"../../etc/passwd", "/abs/x/y/manifest.json", "a/../../x"} {
 		var buf bytes.Buffer
 		w, _ := NewWriter(&buf)
 		ow, _ := w.Create(context.Background(), key, storage.CreateOptions{})
@@ -136,22 +158,41 @@ func TestHostileKeysRefused(t *testing.T) {
 		ow.Commit(context.Background(), sha256.Sum256([]byte("x")))
 		w.Close()
 		dst := memstore.New()
-		res := Ingest(context.Background(), &buf, dst, nil)
-		if res.Complete || len(dst.Keys()) != 0 || !strings.Contains(fmt.Sprint(res.Err), "refusing object key") {
+		res := Ingest(context.Background(), &buf, dst, opts(nil))
+		if res.Complete || len(dst.Keys()) != 0 || !errors.Is(res.Err, ErrRefused) || !strings.Contains(fmt.Sprint(res.Err), "refusing object key") {
 			t.Errorf("key %q: stored %v, err %v", key, dst.Keys(), res.Err)
 		}
 	}
-	// Two collections in one stream: the second is refused.
+}
+
+// Bounds: a whole stream, an object's own size, objects open at once.
+func TestLimits(t *testing.T) {
 	var buf bytes.Buffer
 	w, _ := NewWriter(&buf)
-	for _, k := range []string{prefix + "manifest.json", "OTHER/web01/x/manifest.json"} {
-		ow, _ := w.Create(context.Background(), k, storage.CreateOptions{})
-		ow.Commit(context.Background(), sha256.Sum256(nil))
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		ow, _ := w.Create(ctx, fmt.Sprintf("artifacts/%02d-x", i), storage.CreateOptions{})
+		ow.Write(bytes.Repeat([]byte("y"), 1000))
 	}
 	w.Close()
-	res := Ingest(context.Background(), &buf, memstore.New(), nil)
-	if res.Complete || !strings.Contains(fmt.Sprint(res.Err), "outside the collection") {
-		t.Errorf("second collection: %v", res.Err)
+	o := opts(nil)
+	o.MaxOpen = 3
+	if res := Ingest(ctx, bytes.NewReader(buf.Bytes()), memstore.New(), o); !errors.Is(res.Err, ErrRefused) || !strings.Contains(res.Err.Error(), "open at once") {
+		t.Errorf("open objects: %v", res.Err)
+	}
+	o = opts(nil)
+	o.Key = func(k string) (string, int64, error) { return prefix + k, 10, nil }
+	if res := Ingest(ctx, bytes.NewReader(buf.Bytes()), memstore.New(), o); !errors.Is(res.Err, ErrRefused) || !strings.Contains(res.Err.Error(), "larger than the 10 bytes") {
+		t.Errorf("object bound: %v", res.Err)
+	}
+	o = opts(nil)
+	o.MaxBytes = 2000
+	if res := Ingest(ctx, bytes.NewReader(buf.Bytes()), memstore.New(), o); !errors.Is(res.Err, ErrRefused) || !strings.Contains(res.Err.Error(), "--max-bytes") {
+		t.Errorf("stream bound: %v", res.Err)
+	}
+	// A version 1 stream is named as such.
+	if res := Ingest(ctx, strings.NewReader("CUSTOS-STREAM/1\n"), memstore.New(), opts(nil)); !strings.Contains(fmt.Sprint(res.Err), "older custos") {
+		t.Errorf("v1: %v", res.Err)
 	}
 }
 
@@ -161,7 +202,7 @@ func FuzzIngest(f *testing.F) {
 	f.Add([]byte(Magic))
 	f.Add([]byte(Magic + "Z\x00\x00\x00\x00\x00\x00\x00\x28"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		res := Ingest(context.Background(), bytes.NewReader(b), memstore.New(), nil)
+		res := Ingest(context.Background(), bytes.NewReader(b), memstore.New(), opts(nil))
 		if res.Complete && res.Err != nil {
 			t.Fatal("complete with an error")
 		}

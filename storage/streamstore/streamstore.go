@@ -6,9 +6,9 @@
 // detected and named, and everything that arrived whole is kept:
 //
 //	stream  = magic frame* end
-//	magic   = "CUSTOS-STREAM/1\n"
+//	magic   = "CUSTOS-STREAM/2\n"
 //	frame   = type(1 byte) id(uint32 BE) length(uint32 BE) payload(length bytes)
-//	  'B' begin object   payload: the object key (UTF-8)
+//	  'B' begin object   payload: the object's key (UTF-8), as the sender names it
 //	  'D' data           payload: the next bytes of object id (at most 1 MiB)
 //	  'E' end object     payload: size(uint64 BE) sha256(32): commit it
 //	  'A' abort object   payload: empty: discard it
@@ -19,6 +19,10 @@
 // A stream that stops before 'Z', or whose 'Z' digest differs, is incomplete;
 // objects that ended with a matching 'E' are still whole. It never holds
 // plaintext: objects are the collection's ciphertext and metadata.
+//
+// The package knows nothing of what the keys mean: the receiver hands in
+// the check that maps a key the sender names to where it is stored (or
+// refuses it), and takes the notes.
 package streamstore
 
 import (
@@ -35,8 +39,9 @@ import (
 	"github.com/custos-ir/custos/storage"
 )
 
-// Magic opens every stream.
-const Magic = "CUSTOS-STREAM/1\n"
+// Magic opens every stream. Version 1 carried keys with the sender's own
+// prefix; version 2 lets the receiver place them.
+const Magic = "CUSTOS-STREAM/2\n"
 
 // Frame types.
 const (

@@ -17,7 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/custos-ir/custos/profiles"
+	"github.com/custos-ir/custos/internal/units"
 )
 
 func main() {
@@ -25,7 +25,7 @@ func main() {
 	sizeS := flag.String("size", "1GiB", "total size on disk")
 	small := flag.Int("small", 0, "also write this many small files (a 20,000-file tree is the issue 9 case)")
 	flag.Parse()
-	size, err := profiles.ParseSize(*sizeS)
+	size, err := units.ParseSize(*sizeS)
 	if err != nil {
 		fatal(err)
 	}

@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package ui
+package term
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package ui
+package term
 
 import "golang.org/x/sys/unix"
 

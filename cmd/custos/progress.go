@@ -1,8 +1,8 @@
-// Package ui prints collection progress for people and programs: a live
-// line on a terminal, one plain line per artifact otherwise (over SSH, into
-// a log), or JSON events. It writes to stderr only: stdout belongs to
-// evidence.
-package ui
+package main
+
+// Progress of a collection for people and programs: a live line on a
+// terminal, one plain line per artifact otherwise (over SSH, into a log),
+// or JSON events. It writes to stderr only: stdout belongs to evidence.
 
 import (
 	"encoding/json"
@@ -14,30 +14,32 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/internal/term"
+	"github.com/custos-ir/custos/internal/units"
 )
 
-// Mode picks a reporter.
-type Mode int
+// progressMode picks a reporter.
+type progressMode int
 
 const (
-	Auto  Mode = iota // live line on a terminal, else plain
-	Plain             // a line per artifact
-	JSON              // a JSON object per event
-	Quiet             // nothing but warnings and the summary
+	progressAuto  progressMode = iota // live line on a terminal, else plain
+	progressPlain                     // a line per artifact
+	progressJSON                      // a JSON object per event
+	progressQuiet                     // nothing but warnings and the summary
 )
 
-// New returns a reporter writing to w (normally os.Stderr).
-func New(w io.Writer, mode Mode) collect.Reporter {
-	if mode == Auto {
-		mode = Plain
-		if f, ok := w.(*os.File); ok && IsTerminal(f) {
-			return &live{w: w}
+// newReporter returns a reporter writing to w (normally os.Stderr).
+func newReporter(w io.Writer, mode progressMode) collect.Reporter {
+	if mode == progressAuto {
+		mode = progressPlain
+		if f, ok := w.(*os.File); ok && term.IsTerminal(f) {
+			return &liveLine{w: w}
 		}
 	}
 	switch mode {
-	case JSON:
+	case progressJSON:
 		return &jsonReporter{enc: json.NewEncoder(w)}
-	case Quiet:
+	case progressQuiet:
 		return &plain{w: w, quiet: true}
 	}
 	return &plain{w: w}
@@ -75,36 +77,36 @@ func (p *plain) Event(ev collect.Event) {
 		if p.quiet && ev.Status == "ok" {
 			return
 		}
-		fmt.Fprintln(p.w, DoneLine(ev, ev.Time.Sub(p.start[ev.Artifact])))
+		fmt.Fprintln(p.w, doneLine(ev, ev.Time.Sub(p.start[ev.Artifact])))
 	case collect.EventWarn, collect.EventPhase:
 		fmt.Fprintf(p.w, "custos: %s\n", ev.Message)
 	}
 }
 
-// DoneLine is the one-line account of a finished artifact.
-func DoneLine(ev collect.Event, took time.Duration) string {
+// doneLine is the one-line account of a finished artifact.
+func doneLine(ev collect.Event, took time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "custos: %-8s %-20s", ev.Status, ev.Artifact)
 	if ev.Status == "ok" || ev.Status == "partial" {
-		fmt.Fprintf(&b, " %9s -> %9s stored", Bytes(ev.Bytes), Bytes(ev.Stored))
+		fmt.Fprintf(&b, " %9s -> %9s stored", units.Bytes(ev.Bytes), units.Bytes(ev.Stored))
 		if took > 0 {
 			fmt.Fprintf(&b, " in %s", took.Round(time.Millisecond))
 		}
 	}
 	if ev.Err != "" {
-		b.WriteString(" (" + oneLine(ev.Err) + ")")
+		b.WriteString(" (" + shortLine(ev.Err) + ")")
 	}
 	return b.String()
 }
 
-type live struct {
+type liveLine struct {
 	mu    sync.Mutex
 	w     io.Writer
 	start map[string]time.Time
 	dirty bool
 }
 
-func (l *live) Event(ev collect.Event) {
+func (l *liveLine) Event(ev collect.Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.start == nil {
@@ -127,37 +129,23 @@ func (l *live) Event(ev collect.Event) {
 		el := ev.Time.Sub(l.start[ev.Artifact]).Seconds()
 		rate := ""
 		if el > 0 {
-			rate = Bytes(int64(float64(ev.Bytes)/el)) + "/s"
+			rate = units.Bytes(int64(float64(ev.Bytes)/el)) + "/s"
 		}
-		fmt.Fprintf(l.w, "custos: reading %s: %s %s", ev.Artifact, Bytes(ev.Bytes), rate)
+		fmt.Fprintf(l.w, "custos: reading %s: %s %s", ev.Artifact, units.Bytes(ev.Bytes), rate)
 		l.dirty = true
 	case collect.EventDone:
 		clear()
-		fmt.Fprintln(l.w, DoneLine(ev, ev.Time.Sub(l.start[ev.Artifact])))
+		fmt.Fprintln(l.w, doneLine(ev, ev.Time.Sub(l.start[ev.Artifact])))
 	case collect.EventWarn, collect.EventPhase:
 		clear()
 		fmt.Fprintf(l.w, "custos: %s\n", ev.Message)
 	}
 }
 
-func oneLine(s string) string {
+func shortLine(s string) string {
 	s = strings.ReplaceAll(s, "\n", " ")
 	if len(s) > 200 {
 		s = s[:197] + "..."
 	}
 	return s
-}
-
-// Bytes formats a byte count in binary units.
-func Bytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
