@@ -33,8 +33,13 @@ type Request struct {
 // ReceiveLimits bound what a receiver takes from one stream; zero fields
 // take the defaults.
 type ReceiveLimits struct {
-	NoteBytes int64 // artifact notes kept in memory (default 64 MiB)
-	Objects   int   // objects (default 10,000)
+	// NoteBytes is how much of the artifact notes is kept whole in memory
+	// (default 32 MiB); notes past it are kept without their file lists,
+	// their lists of errors and warnings cut short, so a legitimate stream
+	// is never refused for its notes and a hostile one holds little more.
+	NoteBytes int64
+	Notes     int // artifact notes (default 2,000: a plan has a few dozen artifacts)
+	Objects   int // objects (default 10,000)
 }
 
 // Errors of a Receiver, for callers to test.
@@ -62,10 +67,13 @@ type Receiver struct {
 // NewReceiver returns a receiver storing into objs.
 func NewReceiver(objs Objects, req Request, lim ReceiveLimits) *Receiver {
 	if lim.NoteBytes == 0 {
-		lim.NoteBytes = 64 << 20
+		lim.NoteBytes = 32 << 20
 	}
 	if lim.Objects == 0 {
 		lim.Objects = 10000
+	}
+	if lim.Notes == 0 {
+		lim.Notes = 2000
 	}
 	return &Receiver{objs: objs, req: req, lim: lim, noted: map[string]bool{}, stored: map[string]Digest{}, sizes: map[string]int64{}}
 }
@@ -89,9 +97,8 @@ func (r *Receiver) Note(ctx context.Context, kind string, data []byte) error {
 	case kind != NoteArtifact:
 		return fmt.Errorf("a note of unknown kind %q", kind)
 	}
-	r.noteBytes += int64(len(data))
-	if r.noteBytes > r.lim.NoteBytes {
-		return fmt.Errorf("%w: more than %d bytes of artifact notes (a collection sends one small note per artifact)", ErrStreamLimit, r.lim.NoteBytes)
+	if len(r.notes) >= r.lim.Notes {
+		return fmt.Errorf("%w: more than %d artifact notes (a collection sends one per artifact)", ErrStreamLimit, r.lim.Notes)
 	}
 	var a Artifact
 	if err := jsonx.Decode(data, &a, maxRecord); err != nil {
@@ -104,8 +111,32 @@ func (r *Receiver) Note(ctx context.Context, kind string, data []byte) error {
 		return fmt.Errorf("artifact note: %q noted twice", a.Name)
 	}
 	r.noted[a.Name] = true
+	if r.noteBytes += int64(len(data)); r.noteBytes > r.lim.NoteBytes {
+		a = compact(a, r.lim.NoteBytes)
+	}
 	r.notes = append(r.notes, a)
 	return nil
+}
+
+// compact is an artifact record cut to its hashes and a few words, for a
+// stream whose notes went past what the receiver keeps whole.
+func compact(a Artifact, budget int64) Artifact {
+	cut := func(ss []string) []string {
+		if len(ss) > 4 {
+			ss = ss[:4]
+		}
+		for i, s := range ss {
+			if len(s) > 256 {
+				ss[i] = s[:256] + "..."
+			}
+		}
+		return ss
+	}
+	a.Files = nil
+	a.Sources = cut(a.Sources)
+	a.Errors = cut(a.Errors)
+	a.Warnings = append(cut(a.Warnings), fmt.Sprintf("the stream's notes went past the %d bytes the receiver keeps whole: this record lost its file list (the host's manifest, had it arrived, has it)", budget))
+	return a
 }
 
 func (r *Receiver) takeHeader(ctx context.Context, data []byte) error {

@@ -140,15 +140,19 @@ func TestReceiveRefuses(t *testing.T) {
 			t.Errorf("key %q accepted", k)
 		}
 	}
-	// Notes are bounded.
-	recv = NewReceiver(newMem(false), Request{}, ReceiveLimits{NoteBytes: 1000})
+	// Notes are bounded: past the bytes kept whole they lose their file
+	// lists; past the count they stop the stream.
+	recv = NewReceiver(newMem(false), Request{}, ReceiveLimits{NoteBytes: 1000, Notes: 10})
 	recv.Note(ctx, NoteHeader, h.sent[0].data)
 	var err error
 	for i := 0; i < 20 && err == nil; i++ {
-		err = recv.Note(ctx, NoteArtifact, []byte(`{"name":"a`+strings.Repeat("x", i)+`","kind":"k","format":"f","status":"failed","started":"2026-01-01T00:00:00Z","finished":"2026-01-01T00:00:00Z","plaintext":{"size":0,"sha256":"`+strings.Repeat("0", 64)+`"},"ciphertext":{"size":0,"sha256":"`+strings.Repeat("0", 64)+`"}}`))
+		err = recv.Note(ctx, NoteArtifact, []byte(`{"name":"a`+strings.Repeat("x", i)+`","kind":"k","format":"f","status":"failed","started":"2026-01-01T00:00:00Z","finished":"2026-01-01T00:00:00Z","plaintext":{"size":0,"sha256":"`+strings.Repeat("0", 64)+`"},"ciphertext":{"size":0,"sha256":"`+strings.Repeat("0", 64)+`"},"files":[{"path":"/x","type":"file","size":1,"mode":"0644","uid":0,"gid":0,"stored":false}]}`))
 	}
-	if !errors.Is(err, ErrStreamLimit) {
-		t.Errorf("notes beyond the limit: %v", err)
+	if !errors.Is(err, ErrStreamLimit) || len(recv.notes) != 10 {
+		t.Errorf("notes beyond the count: %v, %d kept", err, len(recv.notes))
+	}
+	if len(recv.notes[0].Files) != 1 || len(recv.notes[9].Files) != 0 || len(recv.notes[9].Warnings) != 1 {
+		t.Errorf("notes past the bytes kept whole: %+v", recv.notes[9])
 	}
 }
 

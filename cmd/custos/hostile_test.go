@@ -285,26 +285,41 @@ func TestForgedLogRecordFails(t *testing.T) {
 }
 
 // Item 5: notes are bounded: a host cannot make the receiver hold
-// hundreds of MiB of notes in memory.
+// hundreds of MiB of notes in memory. Past 64 MiB they are kept without
+// their file lists (a real stream is never refused for its notes); past
+// 2,000 notes the stream is refused.
 func TestIngestBoundsNotes(t *testing.T) {
 	r := newRig(t)
-	var buf bytes.Buffer
-	w, _ := streamstore.NewWriter(&buf)
-	ctx := context.Background()
-	big := bytes.Repeat([]byte("x"), streamstore.MaxPayload-64)
-	w.Note(ctx, custody.NoteHeader, []byte(`{"format":"custos-manifest/1","collection_id":"20261201T000000Z-abcdef","case":{"id":"NOTES"},"host":{"hostname":"web01","os":"linux","arch":"amd64"}}`))
-	rec := []byte(`{"name":"a","kind":"k","format":"f","status":"failed","started":"2026-01-01T00:00:00Z","finished":"2026-01-01T00:00:00Z","plaintext":{"size":0,"sha256":"` + strings.Repeat("0", 64) + `"},"ciphertext":{"size":0,"sha256":"` + strings.Repeat("0", 64) + `"},"warnings":["`)
-	for i := 0; i < 100; i++ {
-		note := append(append(append([]byte(nil), rec[:9]...), fmt.Sprint(i)...), rec[9:]...)
-		note = append(append(note, big[:800<<10]...), `"]}`...)
-		w.Note(ctx, custody.NoteArtifact, note)
+	hdr := []byte(`{"format":"custos-manifest/1","collection_id":"20261201T000000Z-abcdef","case":{"id":"NOTES"},"host":{"hostname":"web01","os":"linux","arch":"amd64"}}`)
+	note := func(i int, pad int) []byte {
+		return []byte(fmt.Sprintf(`{"name":"a%d","kind":"k","format":"f","status":"failed","started":"2026-01-01T00:00:00Z","finished":"2026-01-01T00:00:00Z","plaintext":{"size":0,"sha256":"%s"},"ciphertext":{"size":0,"sha256":"%s"},"files":[{"path":"/%s","type":"file","size":0,"mode":"0644","uid":0,"gid":0,"stored":false}]}`,
+			i, strings.Repeat("0", 64), strings.Repeat("0", 64), strings.Repeat("x", pad)))
 	}
-	w.Close()
-	from := filepath.Join(r.dir, "notes.stream")
-	os.WriteFile(from, buf.Bytes(), 0o600)
-	out, code := custos(t, "ingest", "--from", from, "--to", filepath.Join(r.dir, "home"))
-	if code == 0 || !strings.Contains(out, "notes") {
-		t.Errorf("80 MiB of notes taken without a word (exit %d):\n%s", code, out)
+	stream := func(n, pad int) string {
+		var buf bytes.Buffer
+		w, _ := streamstore.NewWriter(&buf)
+		ctx := context.Background()
+		w.Note(ctx, custody.NoteHeader, hdr)
+		for i := 0; i < n; i++ {
+			w.Note(ctx, custody.NoteArtifact, note(i, pad))
+		}
+		w.Close()
+		p := filepath.Join(r.dir, fmt.Sprintf("notes-%d.stream", n))
+		os.WriteFile(p, buf.Bytes(), 0o600)
+		return p
+	}
+	home := filepath.Join(r.dir, "home")
+	out, code := custos(t, "ingest", "--from", stream(100, 800<<10), "--to", home)
+	if code != exitPartial {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	mb, _ := os.ReadFile(filepath.Join(onlyCollection(t, home), custody.ManifestName))
+	if !bytes.Contains(mb, []byte("went past the 33554432 bytes the receiver keeps whole")) || len(mb) > 80<<20 {
+		t.Errorf("80 MiB of notes kept whole (%d bytes of manifest)", len(mb))
+	}
+	out, code = custos(t, "ingest", "--from", stream(2001, 10), "--to", filepath.Join(r.dir, "home2"))
+	if code == 0 || !strings.Contains(out, "more than 2000 artifact notes") {
+		t.Errorf("2001 notes taken (exit %d):\n%s", code, out)
 	}
 }
 
