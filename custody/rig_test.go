@@ -248,12 +248,19 @@ func header(caseID string) *Manifest {
 
 func newFixture(t testing.TB, objs *memObjects) *fixture {
 	t.Helper()
+	return newHostFixture(t, objs, "CASE-7", "web01")
+}
+
+// newHostFixture is a fixture of one host of a case.
+func newHostFixture(t testing.TB, objs *memObjects, caseID, host string) *fixture {
+	t.Helper()
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	m := header("CASE-7")
+	m := header(caseID)
+	m.Host.Hostname = host
 	c, err := Begin(ctx, objs, m)
 	if err != nil {
 		t.Fatal(err)

@@ -312,9 +312,9 @@ func summarize(m *custody.Manifest, st storage.Store, asJSON bool, io stdio) err
 		plain += a.Plain.Size
 		cipher += a.Cipher.Size
 	}
-	where := st.String() + " as " + strings.TrimSuffix(m.Storage.Prefix, "/")
-	if _, ok := st.(*streamstore.Writer); !ok {
-		where = placeName(st, m.Storage.Prefix)
+	where := placeName(st, m.Storage.Prefix)
+	if _, ok := st.(*streamstore.Writer); ok {
+		where = "the stdout stream (the receiving side decides where it goes)"
 	}
 	if asJSON {
 		fmt.Fprintf(io.err, `{"event":"summary","status":%q,"location":%q,"ok":%d,"partial":%d,"failed":%d,"skipped":%d}`+"\n",

@@ -20,6 +20,7 @@ type countersignOptions struct {
 }
 
 const countersignExample = `  custos countersign /srv/evidence --key ~/.ssh/id_ed25519 --note "reviewed with J. Doe"
+  custos countersign /srv/evidence/INC-42 --key ~/.ssh/id_ed25519   # the whole case: one summary, one answer
 
 Exit codes: 0 countersigned, 1 not countersigned (does not verify, not signed yet, or countersigned already), 2 usage.`
 
@@ -52,9 +53,12 @@ func runCountersign(ctx context.Context, o countersignOptions, io stdio) error {
 			return err
 		}
 	}
-	pl, err := openForRead(ctx, o.location, &o.s3)
+	pl, cp, err := openAny(ctx, o.location, &o.s3)
 	if err != nil {
 		return err
+	}
+	if cp != nil {
+		return countersignCase(ctx, cp, o, signer, so, io)
 	}
 	r, err := custody.Verify(ctx, pl.objs, pl.prefix, custody.VerifyOptions{Signatures: so})
 	if err != nil {

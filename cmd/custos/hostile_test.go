@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/custody"
+	"github.com/custos-ir/custos/internal/remote"
 	"github.com/custos-ir/custos/storage"
 	"github.com/custos-ir/custos/storage/streamstore"
 )
@@ -219,7 +220,7 @@ func TestRemoteRefusesReplayedStream(t *testing.T) {
 // stream and writes stderr to its stderr.
 func fakeSSH(t *testing.T, dir, bin, stream, stderr string) {
 	t.Helper()
-	sum, err := fileSHA256(bin)
+	sum, err := remote.FileSHA256(bin)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ type ingestOptions struct {
 	request  custody.Request
 	maxBytes string
 	details  map[string]string // more for the stored event's record
+	progress func(bytes int64)
 	s3       s3Options
 }
 
@@ -61,7 +62,7 @@ func runIngestCmd(ctx context.Context, args []string, std stdio) error {
 	} else if fh, ok := std.in.(*os.File); ok && term.IsTerminal(fh) {
 		return usageErr("ingest reads a stream on stdin, which is a terminal: pipe custos collect --to - into it, or give --from FILE")
 	}
-	code, _, err := ingest(ctx, in, o, std)
+	code, _, _, err := ingest(ctx, in, o, std)
 	if err != nil {
 		return err
 	}
@@ -71,16 +72,16 @@ func runIngestCmd(ctx context.Context, args []string, std stdio) error {
 // ingest stores a stream as a new collection of the receiver's choosing,
 // writes the custody record of its arrival, and when the stream was cut
 // short, a manifest of what did arrive. The first result carries the exit
-// code of a finished ingest (nil: complete); the second is the prefix; the
-// error is a failure to ingest at all.
-func ingest(ctx context.Context, in io.Reader, o ingestOptions, std stdio) (code error, prefix string, err error) {
+// code of a finished ingest (nil: complete); then the prefix and the
+// stream's bytes; the error is a failure to ingest at all.
+func ingest(ctx context.Context, in io.Reader, o ingestOptions, std stdio) (code error, prefix string, n int64, err error) {
 	max, err := units.ParseSize(o.maxBytes)
 	if err != nil {
-		return nil, "", usageErr("--max-bytes: %v", err)
+		return nil, "", 0, usageErr("--max-bytes: %v", err)
 	}
 	dst, warn, err := openForWrite(ctx, o.to, &o.s3, map[string]string{"retention": o.s3.retention}, nil)
 	if err != nil {
-		return nil, "", err
+		return nil, "", 0, err
 	}
 	if warn != "" {
 		fmt.Fprintf(std.err, "custos: warning: %s\n", warn)
@@ -95,10 +96,11 @@ func ingest(ctx context.Context, in io.Reader, o ingestOptions, std stdio) (code
 		Note:     func(kind string, data []byte) error { return recv.Note(ctx, kind, data) },
 		Create:   create,
 		Stored:   func(key string, size int64, sum storage.Digest) { recv.Arrived(key, size, custody.Digest(sum)) },
+		Progress: o.progress,
 		MaxBytes: int64(max),
 	})
 	if recv.Prefix() == "" {
-		return nil, "", &exitError{code: exitFatal, err: fmt.Errorf("nothing stored: %v", res.Err)}
+		return nil, "", res.Bytes, &exitError{code: exitFatal, err: fmt.Errorf("nothing stored: %v", res.Err)}
 	}
 	fmt.Fprintf(std.err, "custos: received %d objects (%d bytes) into %s\n", len(res.Stored), res.Bytes, placeName(dst, recv.Prefix()))
 	for _, k := range res.Failed {
@@ -119,7 +121,7 @@ func ingest(ctx context.Context, in io.Reader, o ingestOptions, std stdio) (code
 		if r != nil {
 			printProblems(std, r)
 		}
-		return nil, "", &exitError{code: exitFatal, err: fmt.Errorf("%v; %d objects are stored under %s", err, len(res.Stored), placeName(dst, recv.Prefix()))}
+		return nil, "", res.Bytes, &exitError{code: exitFatal, err: fmt.Errorf("%v; %d objects are stored under %s", err, len(res.Stored), placeName(dst, recv.Prefix()))}
 	}
 	if details["note"] != "" {
 		fmt.Fprintf(std.err, "custos: wrote a manifest of what arrived (status incomplete)\n")
@@ -131,13 +133,13 @@ func ingest(ctx context.Context, in io.Reader, o ingestOptions, std stdio) (code
 	switch {
 	case !r.OK() && complete:
 		// Whole, yet not what it claims to be: not a partial collection.
-		return exitWith(exitFatal), recv.Prefix(), nil
+		return exitWith(exitFatal), recv.Prefix(), res.Bytes, nil
 	case !complete || !r.OK() || r.Manifest.Status == "incomplete" || r.Manifest.Status == "partial":
-		return exitWith(exitPartial), recv.Prefix(), nil
+		return exitWith(exitPartial), recv.Prefix(), res.Bytes, nil
 	case r.Manifest.Status == "failed":
-		return exitWith(exitFatal), recv.Prefix(), nil
+		return exitWith(exitFatal), recv.Prefix(), res.Bytes, nil
 	}
-	return nil, recv.Prefix(), nil
+	return nil, recv.Prefix(), res.Bytes, nil
 }
 
 // artifactOf names the artifact an object key belongs to, for its tag:

@@ -176,5 +176,8 @@ func placeName(st storage.Store, prefix string) string {
 	if d, ok := st.(*dirstore.Store); ok {
 		return filepath.Join(d.Root(), filepath.FromSlash(prefix))
 	}
+	if prefix == "" {
+		return st.String()
+	}
 	return st.String() + "/" + prefix
 }

@@ -1,19 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -21,37 +16,102 @@ import (
 
 	"github.com/custos-ir/custos/custody"
 	"github.com/custos-ir/custos/internal/agekeys"
+	"github.com/custos-ir/custos/internal/remote"
 	"github.com/custos-ir/custos/internal/term"
 )
 
 type remoteOptions struct {
 	target     string
+	hostsFile  string
+	parallel   int
+	json       bool
 	sudo       bool
 	sshOptions []string
+	sshConfig  string
 	binary     string
 	signKey    string
 	collect    []string
 }
 
 const remoteExample = `  custos remote root@web01 -- --case INC-42 -R team.pub --to /srv/evidence
-  custos remote --sudo --sign-key ~/.ssh/id_ed25519 admin@shop -- --case INC-42 -R team.pub --profile magento --to s3://evidence/cases`
+  custos remote --sudo --sign-key ~/.ssh/id_ed25519 admin@shop -- --case INC-42 -R team.pub --profile magento --to s3://evidence/cases
+  custos remote --hosts shop.hosts --parallel 4 -- --case INC-42 -R team.pub --to /srv/evidence
+
+Exit codes: 0 every host collected whole; 3 some host partial, cut short or not collected (each is
+recorded in the case); 1 nothing was collected; 2 usage.`
 
 func runRemoteCmd(ctx context.Context, args []string, std stdio) error {
 	var o remoteOptions
-	f := newFlags("remote", "[flags] [USER@]HOST -- COLLECT-FLAGS...", remoteExample, std)
+	f := newFlags("remote", "[flags] ([USER@]HOST | --hosts FILE) -- COLLECT-FLAGS...", remoteExample, std)
+	f.StringVar(&o.hostsFile, "hosts", "", "collect every host in `FILE` (- for stdin): one [user@]host[:port] or ssh Host name per line, # comments")
+	f.IntVar(&o.parallel, "parallel", 4, "with --hosts, collect `N` hosts at once")
+	f.BoolVar(&o.json, "json", false, "with --hosts, progress as JSON events on stderr")
 	f.BoolVar(&o.sudo, "sudo", false, "run custos with sudo -n on the host (no password prompt: set NOPASSWD or log in as root)")
 	f.StringArrayVar(&o.sshOptions, "ssh-option", nil, "pass -o `OPT` to ssh (repeatable), e.g. Port=2222")
+	f.StringVar(&o.sshConfig, "ssh-config", "", "pass -F `FILE` to ssh (an ssh configuration with the hosts' Host entries)")
 	f.StringVar(&o.binary, "binary", "", "custos build to copy to the host (default: this binary if the platform matches, else dist/custos-OS-ARCH)")
-	f.StringVar(&o.signKey, "sign-key", "", "sign the manifest locally with the SSH key in `FILE` once it is home")
+	f.StringVar(&o.signKey, "sign-key", "", "sign each manifest (and with --hosts, the case) locally with the SSH key in `FILE` once it is home")
 	if err := parseFlags(f, args); err != nil {
 		return err
 	}
 	dash := f.ArgsLenAtDash()
-	if dash != 1 || len(f.Args()) < 2 {
+	switch {
+	case o.hostsFile == "" && (dash != 1 || len(f.Args()) < 2):
 		return usageErr("want: custos remote [flags] [USER@]HOST -- COLLECT-FLAGS... (the collect flags after --)")
+	case o.hostsFile != "" && (dash != 0 || len(f.Args()) < 1):
+		return usageErr("want: custos remote --hosts FILE [flags] -- COLLECT-FLAGS... (no HOST with --hosts)")
+	case o.parallel < 1 || o.parallel > 64:
+		return usageErr("--parallel %d: want 1 to 64", o.parallel)
 	}
-	o.target, o.collect = f.Arg(0), f.Args()[1:]
-	return runRemote(ctx, o, std)
+	o.collect = f.Args()[dash:]
+	if o.hostsFile != "" {
+		return runFleet(ctx, o, std)
+	}
+	o.target = f.Arg(0)
+	t, err := remote.ParseTarget(o.target)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	req, err := prepareRemote(o)
+	if err != nil {
+		return err
+	}
+	res := collectHost(ctx, req, t, hostIO{stdio: std, stderr: term.NewWriter(std.err)})
+	if res.err != nil {
+		if key, err := notCollected(ctx, req, t, res.err); err == nil {
+			fmt.Fprintf(std.err, "custos: recorded in the case as not collected: %s\n", key)
+		}
+		return res.err
+	}
+	return res.code
+}
+
+// remoteRequest is what every host of one remote run is asked for.
+type remoteRequest struct {
+	o      remoteOptions
+	ssh    *remote.SSH
+	to     string
+	caseID string
+	signer ssh.Signer
+	s3     s3Options
+}
+
+func prepareRemote(o remoteOptions) (*remoteRequest, error) {
+	_, to, caseID, err := remoteArgs(o.collect, "")
+	if err != nil {
+		return nil, err
+	}
+	r := &remoteRequest{o: o, to: to, caseID: caseID, s3: s3FromArgs(o.collect),
+		ssh: &remote.SSH{Options: o.sshOptions, Config: o.sshConfig}}
+	if o.signKey != "" {
+		// Loaded before anything happens on a host: a wrong key or
+		// passphrase costs nothing there.
+		so := signerOptions{key: o.signKey}
+		if r.signer, err = so.load(); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 // remoteArgs turns the responder's collect flags into the host's: --to
@@ -122,272 +182,101 @@ func newSession() string {
 	return hex.EncodeToString(b[:])
 }
 
-// hostOf is the host part of an ssh target ([user@]host[:port]).
-func hostOf(target string) string {
-	if _, h, ok := strings.Cut(target, "@"); ok {
-		target = h
-	}
-	if h, _, ok := strings.Cut(target, ":"); ok && !strings.Contains(h, "[") {
-		target = h
-	}
-	return strings.Trim(target, "[]")
+// hostIO is where one host's run writes: the responder's stdio, and the
+// host's own stderr (already made safe to print).
+type hostIO struct {
+	stdio
+	stderr   io.Writer
+	progress func(state string, bytes int64)
 }
 
-type sshRunner struct {
-	target string
-	opts   []string
-	std    stdio
+// hostResult is how one host's collection ended.
+type hostResult struct {
+	target remote.Target
+	prefix string // of the collection stored, "" when none was
+	code   error  // exit code of a finished ingest (nil: complete)
+	err    error  // the host could not be collected
+	bytes  int64
 }
 
-func (s *sshRunner) cmd(ctx context.Context, remote string) *exec.Cmd {
-	args := []string{"-o", "BatchMode=yes"}
-	for _, o := range s.opts {
-		args = append(args, "-o", o)
-	}
-	args = append(args, s.target, remote)
-	return exec.CommandContext(ctx, "ssh", args...)
-}
-
-// run runs a short command and returns its stdout; an error carries ssh's
-// own last words, which say what is wrong (refused, host key, permission).
-func (s *sshRunner) run(ctx context.Context, remote string, stdin io.Reader) (string, error) {
-	c := s.cmd(ctx, remote)
-	var out, errb bytes.Buffer
-	c.Stdin, c.Stdout, c.Stderr = stdin, &out, &errb
-	if err := c.Run(); err != nil {
-		return "", sshError(s.target, err, errb.String())
-	}
-	return strings.TrimSpace(out.String()), nil
-}
-
-func sshError(target string, err error, stderr string) error {
-	var lines []string
-	for _, l := range strings.Split(stderr, "\n") {
-		l = strings.TrimSpace(l)
-		if l != "" && !strings.HasPrefix(l, "@@@") && !strings.HasPrefix(l, "Warning: Permanently added") {
-			lines = append(lines, l)
+// collectHost copies custos to t, runs the collection there with a fresh
+// session, and ingests its stream into the destination; the copy is gone
+// from the host afterwards, whatever happened.
+func collectHost(ctx context.Context, req *remoteRequest, t remote.Target, hio hostIO) (res hostResult) {
+	res.target = t
+	state := func(s string, n int64) {
+		if hio.progress != nil {
+			hio.progress(s, n)
 		}
 	}
-	msg := err.Error()
-	if len(lines) > 0 {
-		msg = lines[len(lines)-1]
-		for _, l := range lines {
-			if strings.Contains(l, "IDENTIFICATION HAS CHANGED") || strings.Contains(l, "Host key verification failed") {
-				msg = "host key verification failed: the host's key is not the one in known_hosts (a different or impersonated host?)"
-			}
-		}
-	}
-	var ee *exec.Error
-	if errors.As(err, &ee) {
-		msg = "the ssh command is not installed here: " + ee.Err.Error()
-	}
-	return fmt.Errorf("ssh %s: %s", target, msg)
-}
-
-// platform maps `uname -sm` to a Go platform.
-func platform(uname string) (string, error) {
-	f := strings.Fields(uname)
-	if len(f) != 2 {
-		return "", fmt.Errorf("cannot tell the host's platform from uname %q", uname)
-	}
-	goos := map[string]string{"Linux": "linux", "Darwin": "darwin"}[f[0]]
-	arch := map[string]string{"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}[f[1]]
-	if goos == "" || arch == "" {
-		return "", fmt.Errorf("the host runs %s %s, for which there is no custos build: build one (GOOS/GOARCH) and pass --binary", f[0], f[1])
-	}
-	return goos + "/" + arch, nil
-}
-
-func findBinary(explicit, plat string) (string, error) {
-	if explicit != "" {
-		if _, err := os.Stat(explicit); err != nil {
-			return "", usageErr("--binary: %v", err)
-		}
-		return explicit, nil
-	}
-	self, _ := os.Executable()
-	if plat == runtime.GOOS+"/"+runtime.GOARCH && self != "" {
-		return self, nil
-	}
-	name := "custos-" + strings.ReplaceAll(plat, "/", "-")
-	for _, dir := range []string{filepath.Dir(self), filepath.Join(filepath.Dir(self), "dist"), "dist"} {
-		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("no custos build for %s: run make dist (dist/%s) or pass --binary", plat, name)
-}
-
-func fileSHA256(p string) (string, error) {
-	fh, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer fh.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, fh); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-func runRemote(ctx context.Context, o remoteOptions, std stdio) error {
 	session := newSession()
-	rargs, to, caseID, err := remoteArgs(o.collect, session)
+	rargs, _, _, err := remoteArgs(req.o.collect, session)
 	if err != nil {
-		return err
+		res.err = err
+		return res
 	}
-	var signer ssh.Signer
-	if o.signKey != "" {
-		// Loaded before anything happens on the host: a wrong key or
-		// passphrase costs nothing there.
-		so := signerOptions{key: o.signKey}
-		if signer, err = so.load(); err != nil {
-			return err
-		}
-	}
-	ssh := &sshRunner{target: o.target, opts: o.sshOptions, std: std}
-	uname, err := ssh.run(ctx, "uname -sm", nil)
+	state("copying", 0)
+	cp, err := req.ssh.Copy(ctx, t, req.o.binary)
 	if err != nil {
-		return err
+		res.err = err
+		return res
 	}
-	plat, err := platform(uname)
-	if err != nil {
-		return err
-	}
-	bin, err := findBinary(o.binary, plat)
-	if err != nil {
-		return err
-	}
-	sum, err := fileSHA256(bin)
-	if err != nil {
-		return err
-	}
-	dir, err := ssh.run(ctx, `umask 077 && mktemp -d "${TMPDIR:-/tmp}/custos.XXXXXXXX"`, nil)
-	if err != nil {
-		return fmt.Errorf("make a private directory on the host: %w", err)
-	}
-	if !strings.HasPrefix(dir, "/") || strings.ContainsAny(dir, "'\n") {
-		return fmt.Errorf("the host answered mktemp with %q", dir)
-	}
-	// Whatever happens next, nothing of ours stays on the host.
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if _, err := ssh.run(cctx, "rm -rf "+shellQuote(dir), nil); err != nil {
-			fmt.Fprintf(std.err, "custos: warning: could not remove %s from %s: %v\n", dir, o.target, err)
+		if err := cp.Remove(ctx); err != nil {
+			fmt.Fprintf(hio.err, "custos: warning: could not remove %s from %s: %v\n", filepath.Dir(cp.Path), t, err)
 		}
 	}()
-	remoteBin := dir + "/custos"
-	fh, err := os.Open(bin)
-	if err != nil {
-		return err
-	}
-	_, err = ssh.run(ctx, "cat > "+shellQuote(remoteBin)+" && chmod 700 "+shellQuote(remoteBin), fh)
-	fh.Close()
-	if err != nil {
-		return fmt.Errorf("copy custos to %s:%s: %w", o.target, dir, err)
-	}
-	got, err := ssh.run(ctx, "sha256sum "+shellQuote(remoteBin)+" 2>/dev/null || openssl dgst -sha256 -r "+shellQuote(remoteBin), nil)
-	if err != nil || !strings.HasPrefix(got, sum) {
-		return fmt.Errorf("the copy of custos on %s does not have the SHA-256 of %s (%s): not running it", o.target, bin, sum)
-	}
-	fmt.Fprintf(std.err, "custos: copied %s (%s, sha256 %s) to %s:%s\n", bin, plat, sum[:16], o.target, dir)
-
+	fmt.Fprintf(hio.err, "custos: copied %s (%s, sha256 %s) to %s:%s\n", cp.Binary, cp.Platform, cp.SHA256[:16], t, filepath.Dir(cp.Path))
 	var quoted []string
 	for _, a := range rargs {
-		quoted = append(quoted, shellQuote(a))
+		quoted = append(quoted, remote.Quote(a))
 	}
-	remoteCmd := shellQuote(remoteBin) + " collect " + strings.Join(quoted, " ")
-	if o.sudo {
+	remoteCmd := remote.Quote(cp.Path) + " collect " + strings.Join(quoted, " ")
+	if req.o.sudo {
 		remoteCmd = "sudo -n " + remoteCmd
 	}
-	c := ssh.cmd(ctx, remoteCmd)
+	c := req.ssh.Command(ctx, t, remoteCmd)
 	stdout, err := c.StdoutPipe()
 	if err != nil {
-		return err
+		res.err = err
+		return res
 	}
 	var tail tailBuffer
 	// The host's stderr is the host's: shown, but never an escape sequence.
-	c.Stderr = io.MultiWriter(term.NewWriter(std.err), &tail)
+	c.Stderr = io.MultiWriter(hio.stderr, &tail)
 	if err := c.Start(); err != nil {
-		return sshError(o.target, err, "")
+		res.err = remote.Error(t, err, "")
+		return res
 	}
-	details := map[string]string{"ssh_target": o.target, "remote_binary_sha256": sum, "host_key": hostKey(ctx, o.target, o.sshOptions)}
+	state("collecting", 0)
+	details := map[string]string{"ssh_target": t.String(), "remote_binary_sha256": cp.SHA256, "host_key": req.ssh.HostKey(ctx, t)}
 	if u, err := user.Current(); err == nil {
 		details["local_operator"] = u.Username
 	}
-	req := custody.Request{Case: caseID, Session: session, Host: hostOf(o.target)}
-	code, prefix, ierr := ingest(ctx, stdout, ingestOptions{to: to, source: "ssh " + o.target, request: req, maxBytes: "1TiB",
-		details: details, s3: s3FromArgs(o.collect)}, std)
+	creq := custody.Request{Case: req.caseID, Session: session, Host: t.Name}
+	code, prefix, bytes, ierr := ingest(ctx, stdout, ingestOptions{to: req.to, source: "ssh " + t.String(), request: creq, maxBytes: "1TiB",
+		details: details, s3: req.s3, progress: func(n int64) { state("collecting", n) }}, hio.stdio)
 	io.Copy(io.Discard, stdout)
 	werr := c.Wait()
+	res.bytes = bytes
 	if ierr != nil {
-		if strings.Contains(tail.String(), "a password is required") {
-			return fmt.Errorf("sudo on %s needs a password: log in as root, or allow custos with NOPASSWD", o.target)
+		res.err = ierr
+		switch {
+		case strings.Contains(tail.String(), "a password is required"):
+			res.err = fmt.Errorf("sudo on %s needs a password: log in as root, or allow custos with NOPASSWD", t)
+		case werr != nil:
+			res.err = fmt.Errorf("%v (the remote side: %v)", ierr, remote.Error(t, werr, term.Clean(tail.String())))
 		}
-		if werr != nil {
-			return fmt.Errorf("%v (the remote side: %v)", ierr, sshError(o.target, werr, term.Clean(tail.String())))
-		}
-		return ierr
+		return res
 	}
-	if signer != nil && code == nil {
-		s3o := s3FromArgs(o.collect)
-		if err := signCollection(ctx, ingestedLocation(to, prefix), &s3o, signer, "", std); err != nil {
-			return fmt.Errorf("collected and stored, but not signed: %w", err)
-		}
-	}
-	return code
-}
-
-// hostKey is the fingerprint of the host's key as this side's known_hosts
-// has it, the key ssh checked the connection against.
-func hostKey(ctx context.Context, target string, opts []string) string {
-	args := []string{"-G"}
-	for _, o := range opts {
-		args = append(args, "-o", o)
-	}
-	out, err := exec.CommandContext(ctx, "ssh", append(args, target)...).Output()
-	if err != nil {
-		return ""
-	}
-	var host, port string
-	var files []string
-	for _, l := range strings.Split(string(out), "\n") {
-		k, v, _ := strings.Cut(l, " ")
-		switch k {
-		case "hostname":
-			host = v
-		case "port":
-			port = v
-		case "userknownhostsfile", "globalknownhostsfile":
-			files = append(files, strings.Fields(v)...)
+	res.prefix, res.code = prefix, code
+	if req.signer != nil && code == nil {
+		state("signing", bytes)
+		if err := signCollection(ctx, ingestedLocation(req.to, prefix), &req.s3, req.signer, "", hio.stdio); err != nil {
+			res.code = fmt.Errorf("collected and stored, but not signed: %w", err)
 		}
 	}
-	name := host
-	if port != "" && port != "22" {
-		name = "[" + host + "]:" + port
-	}
-	var fps []string
-	for _, f := range files {
-		if strings.HasPrefix(f, "~/") {
-			home, _ := os.UserHomeDir()
-			f = filepath.Join(home, f[2:])
-		}
-		out, err := exec.CommandContext(ctx, "ssh-keygen", "-l", "-F", name, "-f", f).Output()
-		if err != nil {
-			continue
-		}
-		for _, l := range strings.Split(string(out), "\n") {
-			if fs := strings.Fields(l); len(fs) >= 3 && strings.HasPrefix(fs[2], "SHA256:") {
-				fps = append(fps, fs[2])
-			}
-		}
-	}
-	return strings.Join(fps, " ")
+	return res
 }
 
 // tailBuffer keeps the last 4 KiB written.
@@ -420,4 +309,15 @@ func s3FromArgs(args []string) s3Options {
 	f.ParseErrorsAllowlist.UnknownFlags = true
 	f.Parse(args)
 	return o
+}
+
+// notCollected records in the case that a host could not be collected.
+func notCollected(ctx context.Context, req *remoteRequest, t remote.Target, why error) (string, error) {
+	dst, _, err := openForWrite(ctx, req.to, &req.s3, map[string]string{"retention": req.s3.retention, "case": req.caseID}, nil)
+	if err != nil {
+		return "", err
+	}
+	who := actor("")
+	return custody.RecordNotCollected(ctx, recordOf(dst, nil), "", custody.NotCollected{Case: req.caseID, Target: t.String(), Host: t.Name,
+		Time: time.Now().UTC(), Reason: term.Clean(why.Error()), Operator: who})
 }

@@ -19,6 +19,7 @@ type reportOptions struct {
 }
 
 const reportExample = `  custos report /srv/evidence --format html -o INC-2026-042-custody.html --allowed-signers team_signers
+  custos report /srv/evidence/INC-2026-042     # the case view: every host, its status, one timeline
 
 Exit codes: 0 written and the collection verifies, 1 written but it does not (the problems are in the report), 2 usage.`
 
@@ -50,9 +51,12 @@ func runReport(ctx context.Context, o reportOptions, stdio stdio) error {
 			return err
 		}
 	}
-	pl, err := openForRead(ctx, o.location, &o.s3)
+	pl, cp, err := openAny(ctx, o.location, &o.s3)
 	if err != nil {
 		return err
+	}
+	if cp != nil {
+		return reportCase(ctx, cp, o, so, stdio)
 	}
 	r, err := custody.Verify(ctx, pl.objs, pl.prefix, custody.VerifyOptions{Signatures: so})
 	if err != nil {

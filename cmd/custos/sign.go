@@ -20,6 +20,7 @@ type signOptions struct {
 
 const signExample = `  custos sign /srv/evidence --key ~/.ssh/id_ed25519
   custos sign /srv/evidence --agent --signer ~/.ssh/id_ed25519.pub
+  custos sign /srv/evidence/INC-42 --key ~/.ssh/id_ed25519   # every collection of the case, and one case statement
 
 Exit codes: 0 signed, 1 not signed (the collection does not verify, or is signed already), 2 usage.`
 
@@ -39,7 +40,7 @@ func runSignCmd(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
-	return signCollection(ctx, o.location, &o.s3, signer, o.signer, io)
+	return signCase(ctx, o.location, &o.s3, signer, o.signer, io)
 }
 
 // signCollection verifies the collection at loc (hashes, no decryption)

@@ -21,7 +21,10 @@ type verifyOptions struct {
 const verifyExample = `  custos verify /mnt/evidence                      # hashes, sizes, nothing missing or added
   custos verify /mnt/evidence --identity team.key  # and decrypt every artifact to check its plaintext
 
-Exit codes: 0 the collection holds, 1 it does not (every problem is named), 2 usage.`
+  custos verify /mnt/evidence/INC-42               # a whole case: every host, every run
+
+Exit codes: 0 the collection (or case) holds, 1 it does not (every problem is named), 3 a case holds
+but is incomplete (a host not collected, a stream cut short), 2 usage.`
 
 func runVerifyCmd(ctx context.Context, args []string, io stdio) error {
 	var o verifyOptions
@@ -58,9 +61,21 @@ func runVerify(ctx context.Context, o verifyOptions, io stdio) error {
 			return err
 		}
 	}
-	pl, err := openForRead(ctx, o.location, &o.s3)
+	pl, cp, err := openAny(ctx, o.location, &o.s3)
 	if err != nil {
 		return err
+	}
+	if cp != nil {
+		cr, err := cp.verify(ctx, custody.VerifyOptions{Identities: ids, Signatures: so})
+		if err != nil {
+			return err
+		}
+		if o.json {
+			enc := json.NewEncoder(io.out)
+			enc.SetIndent("", "  ")
+			enc.Encode(cr)
+		}
+		return printCase(cr, len(ids) > 0, io)
 	}
 	r, err := custody.Verify(ctx, pl.objs, pl.prefix, custody.VerifyOptions{Identities: ids, Signatures: so})
 	if err != nil {

@@ -3,6 +3,7 @@ package term
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"unicode"
@@ -121,4 +122,19 @@ func incompleteTail(b []byte) int {
 		}
 	}
 	return 0
+}
+
+// IsTerminal reports whether the writer under c is a terminal.
+func (c *Writer) IsTerminal() bool {
+	f, ok := c.w.(*os.File)
+	return ok && IsTerminal(f)
+}
+
+// Raw writes s as it is: for the caller's own output (a table redrawn
+// with cursor movements), never for text from elsewhere.
+func (c *Writer) Raw(s string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, err := io.WriteString(c.w, s)
+	return err
 }

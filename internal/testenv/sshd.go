@@ -21,6 +21,8 @@ type SSHD struct {
 	KnownHosts string
 	HostPub    string // the server's public host key line
 	Dir        string
+	Port       string
+	PID        int // the listening sshd; each connection is a child of it
 }
 
 // StartSSHD starts /usr/sbin/sshd -D with its own host key, config and
@@ -86,6 +88,8 @@ func StartSSHD(t testing.TB) *SSHD {
 		KnownHosts: kh,
 		HostPub:    fields[0] + " " + fields[1],
 		Dir:        dir,
+		Port:       port,
+		PID:        cmd.Process.Pid,
 		Options: []string{"Port=" + port, "IdentityFile=" + clientKey, "IdentitiesOnly=yes",
 			"UserKnownHostsFile=" + kh, "GlobalKnownHostsFile=/dev/null", "StrictHostKeyChecking=yes"},
 	}

@@ -31,6 +31,9 @@ type Options struct {
 	// Stored is told of each object committed, with the SHA-256 it
 	// arrived with.
 	Stored func(dst string, size int64, sum storage.Digest)
+	// Progress, when set, is told the stream's bytes so far, at most every
+	// few frames.
+	Progress func(bytes int64)
 	// MaxBytes bounds the whole stream (0: no bound); MaxOpen the objects
 	// begun and not yet ended (default 64: a collection writes a few at a
 	// time, and each open object holds the store's buffers).
@@ -122,6 +125,9 @@ func (in *ingest) run(r io.Reader) {
 			return
 		}
 		in.res.Bytes = cr.N
+		if in.o.Progress != nil && in.frames%16 == 0 {
+			in.o.Progress(cr.N)
+		}
 		if in.o.MaxBytes > 0 && cr.N > in.o.MaxBytes {
 			in.fail(fmt.Errorf("%w: more than %d bytes (--max-bytes)", ErrRefused, in.o.MaxBytes))
 			return

@@ -1,0 +1,280 @@
+// Package remote is custos's SSH transport: it copies a custos build to a
+// host over the system ssh (so ~/.ssh/config, ProxyJump, agents and
+// known_hosts apply), checks the copy's SHA-256, runs it with the
+// caller's arguments, hands the caller the run's stdout, and removes what
+// it copied. It knows no evidence and no collection: what runs and what
+// its output means are the caller's.
+package remote
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Target is one host to reach.
+type Target struct {
+	// Dest is what ssh is given: [user@]host, or a Host name of the ssh
+	// configuration.
+	Dest string
+	// Port, when set, is passed as -p.
+	Port string
+	// Name is the host as the responder knows it: Dest without the user,
+	// with the port when one is given ("web01", "10.0.0.5:2222").
+	Name string
+	// Line is where the target was read (hosts file line), for messages.
+	Line int
+}
+
+func (t Target) String() string {
+	if t.Port != "" {
+		return t.Dest + ":" + t.Port
+	}
+	return t.Dest
+}
+
+// SSH runs ssh to targets with the same options.
+type SSH struct {
+	Options []string // -o options (repeatable)
+	Config  string   // -F file, when set
+	Program string   // the ssh program (default "ssh")
+}
+
+func (s *SSH) args(t Target, extra ...string) []string {
+	a := []string{"-o", "BatchMode=yes"}
+	if s.Config != "" {
+		a = append(a, "-F", s.Config)
+	}
+	for _, o := range s.Options {
+		a = append(a, "-o", o)
+	}
+	if t.Port != "" {
+		a = append(a, "-p", t.Port)
+	}
+	return append(append(a, extra...), t.Dest)
+}
+
+func (s *SSH) program() string {
+	if s.Program != "" {
+		return s.Program
+	}
+	return "ssh"
+}
+
+// Command is ssh running remote on t.
+func (s *SSH) Command(ctx context.Context, t Target, remote string) *exec.Cmd {
+	return exec.CommandContext(ctx, s.program(), append(s.args(t), remote)...)
+}
+
+// Run runs a short command on t and returns its stdout; an error carries
+// ssh's own last words, which say what is wrong (refused, host key,
+// permission).
+func (s *SSH) Run(ctx context.Context, t Target, remote string, stdin io.Reader) (string, error) {
+	c := s.Command(ctx, t, remote)
+	var out, errb bytes.Buffer
+	c.Stdin, c.Stdout, c.Stderr = stdin, &out, &errb
+	if err := c.Run(); err != nil {
+		return "", Error(t, err, errb.String())
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// Error words an ssh failure for a person, from ssh's stderr.
+func Error(t Target, err error, stderr string) error {
+	var lines []string
+	for _, l := range strings.Split(stderr, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "@@@") && !strings.HasPrefix(l, "Warning: Permanently added") {
+			lines = append(lines, l)
+		}
+	}
+	msg := err.Error()
+	if len(lines) > 0 {
+		msg = lines[len(lines)-1]
+		for _, l := range lines {
+			if strings.Contains(l, "IDENTIFICATION HAS CHANGED") || strings.Contains(l, "Host key verification failed") {
+				msg = "host key verification failed: the host's key is not the one in known_hosts (a different or impersonated host?)"
+			}
+		}
+	}
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		msg = "the ssh command is not installed here: " + ee.Err.Error()
+	}
+	return fmt.Errorf("ssh %s: %s", t, msg)
+}
+
+// Platform maps `uname -sm` to a Go platform.
+func Platform(uname string) (string, error) {
+	f := strings.Fields(uname)
+	if len(f) != 2 {
+		return "", fmt.Errorf("cannot tell the host's platform from uname %q", uname)
+	}
+	goos := map[string]string{"Linux": "linux", "Darwin": "darwin"}[f[0]]
+	arch := map[string]string{"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}[f[1]]
+	if goos == "" || arch == "" {
+		return "", fmt.Errorf("the host runs %s %s, for which there is no custos build: build one (GOOS/GOARCH) and pass --binary", f[0], f[1])
+	}
+	return goos + "/" + arch, nil
+}
+
+// FindBinary is the build to copy for a platform: explicit when given,
+// this program when the platform is its own, else dist/custos-OS-ARCH
+// beside it or here.
+func FindBinary(explicit, plat string) (string, error) {
+	if explicit != "" {
+		if _, err := os.Stat(explicit); err != nil {
+			return "", fmt.Errorf("--binary: %v", err)
+		}
+		return explicit, nil
+	}
+	self, _ := os.Executable()
+	if plat == runtime.GOOS+"/"+runtime.GOARCH && self != "" {
+		return self, nil
+	}
+	name := "custos-" + strings.ReplaceAll(plat, "/", "-")
+	for _, dir := range []string{filepath.Dir(self), filepath.Join(filepath.Dir(self), "dist"), "dist"} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no custos build for %s: run make dist (dist/%s) or pass --binary", plat, name)
+}
+
+// FileSHA256 is the hex SHA-256 of a file.
+func FileSHA256(p string) (string, error) {
+	fh, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, fh); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Quote quotes s for a POSIX shell.
+func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// Copied is a build copied to a host's private temporary directory.
+type Copied struct {
+	Path     string // on the host
+	Platform string
+	Binary   string // the local file that was copied
+	SHA256   string
+	dir      string
+	ssh      *SSH
+	t        Target
+}
+
+// Copy finds the host's platform, copies the build for it into a new
+// private directory there (mode 0700) and checks its SHA-256 on the host.
+// Remove takes the directory away again.
+func (s *SSH) Copy(ctx context.Context, t Target, explicit string) (*Copied, error) {
+	uname, err := s.Run(ctx, t, "uname -sm", nil)
+	if err != nil {
+		return nil, err
+	}
+	plat, err := Platform(uname)
+	if err != nil {
+		return nil, err
+	}
+	bin, err := FindBinary(explicit, plat)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := FileSHA256(bin)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := s.Run(ctx, t, `umask 077 && mktemp -d "${TMPDIR:-/tmp}/custos.XXXXXXXX"`, nil)
+	if err != nil {
+		return nil, fmt.Errorf("make a private directory on the host: %w", err)
+	}
+	if !strings.HasPrefix(dir, "/") || strings.ContainsAny(dir, "'\n") {
+		return nil, fmt.Errorf("the host answered mktemp with %q", dir)
+	}
+	c := &Copied{Path: dir + "/custos", Platform: plat, Binary: bin, SHA256: sum, dir: dir, ssh: s, t: t}
+	fh, err := os.Open(bin)
+	if err != nil {
+		c.Remove(ctx)
+		return nil, err
+	}
+	_, err = s.Run(ctx, t, "cat > "+Quote(c.Path)+" && chmod 700 "+Quote(c.Path), fh)
+	fh.Close()
+	if err != nil {
+		c.Remove(ctx)
+		return nil, fmt.Errorf("copy custos to %s:%s: %w", t, dir, err)
+	}
+	got, err := s.Run(ctx, t, "sha256sum "+Quote(c.Path)+" 2>/dev/null || openssl dgst -sha256 -r "+Quote(c.Path), nil)
+	if err != nil || !strings.HasPrefix(got, sum) {
+		c.Remove(ctx)
+		return nil, fmt.Errorf("the copy of custos on %s does not have the SHA-256 of %s (%s): not running it", t, bin, sum)
+	}
+	return c, nil
+}
+
+// Remove takes the copy's directory off the host, even when ctx has
+// ended: nothing of custos stays behind.
+func (c *Copied) Remove(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	_, err := c.ssh.Run(cctx, c.t, "rm -rf "+Quote(c.dir), nil)
+	return err
+}
+
+// HostKey is the fingerprint of t's host key as this side's known_hosts
+// has it: the key ssh checked the connection against.
+func (s *SSH) HostKey(ctx context.Context, t Target) string {
+	out, err := exec.CommandContext(ctx, s.program(), s.args(t, "-G")...).Output()
+	if err != nil {
+		return ""
+	}
+	var host, port string
+	var files []string
+	for _, l := range strings.Split(string(out), "\n") {
+		k, v, _ := strings.Cut(l, " ")
+		switch k {
+		case "hostname":
+			host = v
+		case "port":
+			port = v
+		case "userknownhostsfile", "globalknownhostsfile":
+			files = append(files, strings.Fields(v)...)
+		}
+	}
+	name := host
+	if port != "" && port != "22" {
+		name = "[" + host + "]:" + port
+	}
+	var fps []string
+	for _, f := range files {
+		if strings.HasPrefix(f, "~/") {
+			home, _ := os.UserHomeDir()
+			f = filepath.Join(home, f[2:])
+		}
+		out, err := exec.CommandContext(ctx, "ssh-keygen", "-l", "-F", name, "-f", f).Output()
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(out), "\n") {
+			if fs := strings.Fields(l); len(fs) >= 3 && strings.HasPrefix(fs[2], "SHA256:") {
+				fps = append(fps, fs[2])
+			}
+		}
+	}
+	return strings.Join(fps, " ")
+}
