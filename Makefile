@@ -8,7 +8,7 @@ BUILD := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags "$(LDFLAGS
 PLATFORMS := linux/amd64 linux/arm64 windows/amd64 darwin/arm64
 TEST_TIMEOUT ?= 14m
 
-.PHONY: build dist test integration bench bench-load demo fuzz clean
+.PHONY: build dist test integration bench bench-load bench-remote demo fuzz clean
 
 build:
 	$(BUILD) -o custos ./cmd/custos
@@ -33,6 +33,9 @@ integration:
 
 bench: build
 	bash scripts/bench.sh
+
+bench-remote: build
+	bash scripts/bench-remote.sh
 
 bench-load: build
 	bash scripts/load.sh

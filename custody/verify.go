@@ -109,6 +109,11 @@ type VerifyOptions struct {
 	// Signatures says who may sign and how many signatures are required;
 	// the signatures present are checked whatever it says.
 	Signatures SigOptions
+	// Arrived are the SHA-256 sums the caller computed of objects as it
+	// stored them a moment ago (ingest), by key relative to the
+	// collection: without identities, an artifact among them is checked
+	// against that sum instead of being read back whole.
+	Arrived map[string]Digest
 }
 
 // Verify checks a stored collection against its manifest: every key
@@ -138,7 +143,7 @@ func Verify(ctx context.Context, objs Objects, prefix string, o VerifyOptions) (
 	r.checkSession()
 	for i := range m.Artifacts {
 		if a := &m.Artifacts[i]; a.IsStored() {
-			r.verifyArtifact(ctx, objs, a, o.Identities)
+			r.verifyArtifact(ctx, objs, a, o)
 		}
 	}
 	var stray []string

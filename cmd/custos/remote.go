@@ -76,6 +76,7 @@ func runRemoteCmd(ctx context.Context, args []string, std stdio) error {
 	if err != nil {
 		return err
 	}
+	defer req.close()
 	res := collectHost(ctx, req, t, hostIO{stdio: std, stderr: term.NewWriter(std.err)})
 	if res.err != nil {
 		if key, err := notCollected(ctx, req, t, res.err); err == nil {
@@ -94,6 +95,7 @@ type remoteRequest struct {
 	caseID string
 	signer ssh.Signer
 	s3     s3Options
+	close  func()
 }
 
 func prepareRemote(o remoteOptions) (*remoteRequest, error) {
@@ -103,6 +105,10 @@ func prepareRemote(o remoteOptions) (*remoteRequest, error) {
 	}
 	r := &remoteRequest{o: o, to: to, caseID: caseID, s3: s3FromArgs(o.collect),
 		ssh: &remote.SSH{Options: o.sshOptions, Config: o.sshConfig}}
+	if r.close, err = r.ssh.Share(); err != nil {
+		r.close = func() {}
+		r.ssh.Control = ""
+	}
 	if o.signKey != "" {
 		// Loaded before anything happens on a host: a wrong key or
 		// passphrase costs nothing there.

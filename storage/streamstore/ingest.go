@@ -66,7 +66,9 @@ func Ingest(ctx context.Context, r io.Reader, dst storage.Store, o Options) *Res
 		o.MaxOpen = 64
 	}
 	in := &ingest{ctx: ctx, dst: dst, o: o, res: &Result{}, open: map[uint32]*incoming{}, h: sha256.New()}
-	in.run(r)
+	ra := newReadAhead(r, 1<<20, 8)
+	defer ra.Close()
+	in.run(ra)
 	for _, ob := range in.open {
 		ob.w.Abort()
 		in.res.Failed = append(in.res.Failed, ob.key)
@@ -154,7 +156,9 @@ func (in *ingest) run(r io.Reader) {
 			return
 		}
 		in.h.Write(hdr[:])
-		in.h.Write(p)
+		if typ != FrameData {
+			in.h.Write(p) // data is covered by its object's digest
+		}
 		in.frames++
 		if err := in.frame(typ, id, p, at); err != nil {
 			in.fail(err)
@@ -290,3 +294,69 @@ func (in *ingest) tail(p []byte, at int64) {
 		in.res.Complete = true
 	}
 }
+
+// readAhead reads r on its own goroutine into a few buffers, so that the
+// sender (ssh, and the host behind it) keeps writing while this side
+// hashes and stores what came before.
+type readAhead struct {
+	ch   chan []byte
+	free chan []byte
+	buf  []byte // the buffer being read, whole
+	cur  []byte // what of it is left
+	err  error
+	done chan struct{}
+}
+
+func newReadAhead(r io.Reader, size, n int) *readAhead {
+	ra := &readAhead{ch: make(chan []byte, n), free: make(chan []byte, n), done: make(chan struct{})}
+	for i := 0; i < n; i++ {
+		ra.free <- make([]byte, size)
+	}
+	go func() {
+		defer close(ra.ch)
+		for {
+			var b []byte
+			select {
+			case b = <-ra.free:
+			case <-ra.done:
+				return
+			}
+			k, err := r.Read(b[:cap(b)])
+			if k > 0 {
+				select {
+				case ra.ch <- b[:k]:
+				case <-ra.done:
+					return
+				}
+			} else {
+				ra.free <- b
+			}
+			if err != nil {
+				ra.err = err
+				return
+			}
+		}
+	}()
+	return ra
+}
+
+func (ra *readAhead) Read(p []byte) (int, error) {
+	for len(ra.cur) == 0 {
+		if ra.buf != nil {
+			ra.free <- ra.buf[:0]
+			ra.buf = nil
+		}
+		b, ok := <-ra.ch
+		if !ok {
+			return 0, ra.err
+		}
+		ra.buf, ra.cur = b, b
+	}
+	n := copy(p, ra.cur)
+	ra.cur = ra.cur[n:]
+	return n, nil
+}
+
+// Close stops the reading goroutine (it may be blocked in a Read of the
+// source, which ends when the source does).
+func (ra *readAhead) Close() { close(ra.done) }
