@@ -19,10 +19,9 @@ import (
 	"github.com/custos-ir/custos/internal/testenv"
 )
 
-// The role's verify mode in this test. TODO(issue 17): "case" once
-// `custos verify LOCATION/CASE` takes a case of many collections (then the
-// test also verifies the case as a whole, after the countersignatures).
-const ansibleVerifyMode = "each"
+// The role's verify mode in this test: the case as a whole (the test also
+// verifies each collection, after the countersignatures).
+const ansibleVerifyMode = "case"
 
 // TestAnsibleRole runs deploy/ansible's playbook with ansible-playbook
 // --forks 2 against real OpenSSH servers on loopback ports: three hosts

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -77,7 +78,9 @@ func runRemoteCmd(ctx context.Context, args []string, std stdio) error {
 		return err
 	}
 	defer req.close()
-	res := collectHost(ctx, req, t, hostIO{stdio: std, stderr: term.NewWriter(std.err)})
+	// The host's own lines are marked as the host's: a hostile host cannot
+	// print a line that passes for custos's verdict on this side.
+	res := collectHost(ctx, req, t, hostIO{stdio: std, stderr: &linePrefix{w: std.err, prefix: t.Name + "| "}})
 	if res.err != nil {
 		if key, err := notCollected(ctx, req, t, res.err); err == nil {
 			fmt.Fprintf(std.err, "custos: recorded in the case as not collected: %s\n", key)
@@ -326,4 +329,29 @@ func notCollected(ctx context.Context, req *remoteRequest, t remote.Target, why 
 	who := actor("")
 	return custody.RecordNotCollected(ctx, recordOf(dst, nil), "", custody.NotCollected{Case: req.caseID, Target: t.String(), Host: t.Name,
 		Time: time.Now().UTC(), Reason: term.Clean(why.Error()), Operator: who})
+}
+
+// linePrefix writes each line of what a host sent after a prefix naming
+// the host, with its control characters escaped.
+type linePrefix struct {
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+func (l *linePrefix) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		fmt.Fprintf(l.w, "%s%s\n", l.prefix, term.Clean(string(l.buf[:i])))
+		l.buf = l.buf[i+1:]
+	}
+	if len(l.buf) > 64<<10 { // a line that never ends
+		fmt.Fprintf(l.w, "%s%s\n", l.prefix, term.Clean(string(l.buf)))
+		l.buf = l.buf[:0]
+	}
+	return len(p), nil
 }
