@@ -34,10 +34,12 @@ const (
 	EventSigned        = "signed"        // by the collector, signed with the key of manifest.json.sig
 	EventCountersigned = "countersigned" // by the second responder, signed with the statement's key
 	EventFetched       = "fetched"       // by fetch, in the copy; unsigned
+	EventAnnotated     = "annotated"     // a response action, by whoever took it; signed
 )
 
 // events says which events a log may hold and whether each must be signed.
-var events = map[string]bool{EventCollected: false, EventStored: false, EventSigned: true, EventCountersigned: true, EventFetched: false}
+var events = map[string]bool{EventCollected: false, EventStored: false, EventSigned: true, EventCountersigned: true,
+	EventFetched: false, EventAnnotated: true}
 
 // Record is one custody event.
 type Record struct {
@@ -240,4 +242,17 @@ func Append(ctx context.Context, objs Objects, r *Report, event string, who Acto
 	}
 	r.Log = append(r.Log, LogEntry{Key: LogKey(rec.Seq, rec.Event), Bytes: b, Record: rec, Sig: sig, Signed: sig != nil})
 	return rec, nil
+}
+
+// Annotate records a response action ("host isolated", "password reset",
+// "handed to law enforcement") taken at a time, in a verified collection's
+// custody log, signed by whoever took it.
+func Annotate(ctx context.Context, objs Objects, r *Report, action string, at time.Time, s ssh.Signer, who Actor) (*Record, error) {
+	if !r.OK() || r.Manifest == nil {
+		return nil, fmt.Errorf("%w (%d problems): refusing to annotate it", ErrNotVerified, len(r.Problems))
+	}
+	if s == nil {
+		return nil, fmt.Errorf("an action is recorded signed: give a key")
+	}
+	return Append(ctx, objs, r, EventAnnotated, who, map[string]string{"action": action, "at": at.UTC().Format(time.RFC3339)}, s)
 }

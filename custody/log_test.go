@@ -63,7 +63,7 @@ func TestLogChain(t *testing.T) {
 	// Events custos does not make, a second collected record, and signing
 	// events without a key are refused.
 	for events, want := range map[string]string{
-		"collected,annotated": `event "annotated" is not one custos makes`,
+		"collected,vanished":  `event "vanished" is not one custos makes`,
 		"collected,collected": "a second collected record",
 		"stored,collected":    "the first record is not the host's collected record",
 		"collected,signed":    "a signed record names no key",

@@ -61,6 +61,44 @@ type Manifest struct {
 	// request (custos remote), echoed so that the stream that comes home
 	// is bound to the request it answers.
 	Session string `json:"session,omitempty"`
+	// Indicators are the indicators of compromise looked for while
+	// collecting (--ioc), recorded once; Hits sums up where each was seen
+	// (each artifact's hits say exactly where).
+	Indicators *Indicators `json:"indicators,omitempty"`
+	Hits       []HitCount  `json:"hits,omitempty"`
+}
+
+// Indicators is an indicator list as given.
+type Indicators struct {
+	Name    string      `json:"name,omitempty"` // the file as named
+	SHA256  Digest      `json:"sha256"`         // of its bytes
+	Entries []Indicator `json:"entries"`
+}
+
+// Indicator is one indicator of compromise.
+type Indicator struct {
+	Type  string `json:"type"` // sha256, sha1, md5, ip, cidr, domain, path, string
+	Value string `json:"value"`
+	Line  int    `json:"line"`
+}
+
+// String names an indicator as "type:value".
+func (i Indicator) String() string { return i.Type + ":" + i.Value }
+
+// Hit is where an artifact saw an indicator: a file, a process, a
+// socket, with how often and the first matching lines.
+type Hit struct {
+	Indicator string   `json:"indicator"` // type:value
+	Where     string   `json:"where"`     // a path, "pid 4711 /usr/bin/x", "tcp 10.0.0.5:443"
+	Count     int      `json:"count"`
+	Lines     []string `json:"lines,omitempty"`
+}
+
+// HitCount is one indicator's hits over the whole collection.
+type HitCount struct {
+	Indicator string   `json:"indicator"`
+	Count     int      `json:"count"`
+	Artifacts []string `json:"artifacts"`
 }
 
 // Resume links a collection to the interrupted run it finished.
@@ -72,14 +110,31 @@ type Resume struct {
 	Kept          int    `json:"artifacts_kept"`
 }
 
-// Case is who asked for the collection and why.
+// Case is who asked for the collection and why: the facts of the
+// incident the response plans ask the record for.
 type Case struct {
 	ID         string `json:"id"`
 	EvidenceID string `json:"evidence_id,omitempty"`
-	Severity   string `json:"severity,omitempty"`
-	Examiner   string `json:"examiner,omitempty"`
-	Reporter   string `json:"reporter,omitempty"`
-	Note       string `json:"note,omitempty"`
+	// Category is the plans' incident category, 1 to 4: a threat to
+	// public safety or life, to sensitive data, to computer systems, a
+	// disruption of services (the highest that applies).
+	Category int    `json:"category,omitempty"`
+	Severity string `json:"severity,omitempty"`
+	// DiscoveredAt is when the incident was discovered, UTC.
+	DiscoveredAt    *time.Time `json:"discovered_at,omitempty"`
+	Owner           string     `json:"owner,omitempty"` // the accountable incident commander
+	Examiner        string     `json:"examiner,omitempty"`
+	Reporter        string     `json:"reporter,omitempty"`
+	ReporterContact string     `json:"reporter_contact,omitempty"`
+	Note            string     `json:"note,omitempty"`
+}
+
+// Categories are the plans' incident categories, by number.
+var Categories = map[int]string{
+	1: "a threat to public safety or life",
+	2: "a threat to sensitive data",
+	3: "a threat to computer systems",
+	4: "a disruption of services",
 }
 
 // Time is an instant recorded in UTC together with the host's UTC offset

@@ -70,11 +70,18 @@ func (f *Form) Timeline() []TimelineEntry {
 		case r.Actor.Key != "":
 			who += " (claims " + r.Actor.Key + ", not signed)"
 		}
-		what := r.Event
+		what, when := r.Event, r.Time
 		if v := r.Details["note"]; v != "" {
 			what += ": " + v
 		}
-		out = append(out, TimelineEntry{r.Time, what, who, r.Actor.Host})
+		if v := r.Details["action"]; r.Event == EventAnnotated && v != "" {
+			what = "action: " + v
+			if at, err := time.Parse(time.RFC3339, r.Details["at"]); err == nil {
+				when = at
+				what += " (recorded " + r.Time.UTC().Format("2006-01-02 15:04:05Z") + ")"
+			}
+		}
+		out = append(out, TimelineEntry{when, what, who, r.Actor.Host})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out
@@ -113,7 +120,8 @@ func retentionText(a Artifact) string {
 }
 
 var funcs = map[string]any{
-	"utc":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
+	"utc":       utcText,
+	"category":  categoryText,
 	"retention": retentionText,
 	"join":      strings.Join,
 	"bytes":     func(n int64) string { return fmt.Sprintf("%d", n) },
@@ -128,8 +136,11 @@ const mdForm = `# Chain of custody: case {{md .Manifest.Case.ID}}
 |---|---|
 | Incident / case ID | {{md .Manifest.Case.ID}} |
 | Evidence ID | {{md (dash .Manifest.Case.EvidenceID)}} |
+| Category | {{category .Manifest.Case.Category}} |
 | Severity | {{md (dash .Manifest.Case.Severity)}} |
-| Reporter | {{md (dash .Manifest.Case.Reporter)}} |
+| Discovered | {{if .Manifest.Case.DiscoveredAt}}{{utc .Manifest.Case.DiscoveredAt}}{{else}}-{{end}} |
+| Owner (incident commander) | {{md (dash .Manifest.Case.Owner)}} |
+| Reporter | {{md (dash .Manifest.Case.Reporter)}}{{if .Manifest.Case.ReporterContact}}, {{md .Manifest.Case.ReporterContact}}{{end}} |
 | Examiner | {{md (dash .Manifest.Case.Examiner)}} |
 | Note | {{md (dash .Manifest.Case.Note)}} |
 | Host | {{md .Manifest.Host.Hostname}} ({{md .Manifest.Host.OS}} {{md .Manifest.Host.Platform}}, {{md .Manifest.Host.Arch}}); machine-id {{md (dash .Manifest.Host.MachineID)}}; IPs {{md (join .Manifest.Host.IPs ", ")}} |
@@ -208,8 +219,11 @@ td.h,code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.82em;word
 <table class="kv">
 <tr><th>Incident / case ID</th><td>{{.Manifest.Case.ID}}</td></tr>
 <tr><th>Evidence ID</th><td>{{dash .Manifest.Case.EvidenceID}}</td></tr>
+<tr><th>Category</th><td>{{category .Manifest.Case.Category}}</td></tr>
 <tr><th>Severity</th><td>{{dash .Manifest.Case.Severity}}</td></tr>
-<tr><th>Reporter</th><td>{{dash .Manifest.Case.Reporter}}</td></tr>
+<tr><th>Discovered</th><td>{{if .Manifest.Case.DiscoveredAt}}{{utc .Manifest.Case.DiscoveredAt}}{{else}}-{{end}}</td></tr>
+<tr><th>Owner (incident commander)</th><td>{{dash .Manifest.Case.Owner}}</td></tr>
+<tr><th>Reporter</th><td>{{dash .Manifest.Case.Reporter}}{{if .Manifest.Case.ReporterContact}}, {{.Manifest.Case.ReporterContact}}{{end}}</td></tr>
 <tr><th>Examiner</th><td>{{dash .Manifest.Case.Examiner}}</td></tr>
 <tr><th>Note</th><td>{{dash .Manifest.Case.Note}}</td></tr>
 <tr><th>Host</th><td>{{.Manifest.Host.Hostname}} ({{.Manifest.Host.OS}} {{.Manifest.Host.Platform}}, {{.Manifest.Host.Arch}}), machine-id <code>{{dash .Manifest.Host.MachineID}}</code>, IPs {{join .Manifest.Host.IPs ", "}}</td></tr>
@@ -265,3 +279,22 @@ var mdEscaper = strings.NewReplacer(
 // mdText is host-controlled text as Markdown: escaped, one line, no
 // terminal escape sequences.
 func mdText(s string) string { return mdEscaper.Replace(term.Clean(s)) }
+
+func utcText(t any) string {
+	switch v := t.(type) {
+	case time.Time:
+		return v.UTC().Format("2006-01-02 15:04:05Z")
+	case *time.Time:
+		if v != nil {
+			return v.UTC().Format("2006-01-02 15:04:05Z")
+		}
+	}
+	return "-"
+}
+
+func categoryText(n int) string {
+	if d := Categories[n]; d != "" {
+		return fmt.Sprintf("%d (%s)", n, d)
+	}
+	return "-"
+}

@@ -30,11 +30,7 @@ type collectOptions struct {
 	recipientFiles []string
 	to             string
 	profile        string
-	examiner       string
-	reporter       string
-	evidenceID     string
-	severity       string
-	note           string
+	facts          caseFacts
 	set            []string
 	paths          []string
 	json           bool
@@ -60,11 +56,7 @@ func runCollectCmd(ctx context.Context, args []string, io stdio) error {
 	f.StringVar(&o.profile, "profile", defaultProfile(), "embedded profile `NAME` or a profile file")
 	f.StringArrayVar(&o.set, "set", nil, "override a profile variable, `NAME=VALUE`; repeatable")
 	f.StringArrayVar(&o.paths, "path", nil, "also collect files matching absolute `GLOB`; repeatable")
-	f.StringVar(&o.examiner, "examiner", "", "`NAME` of the person collecting")
-	f.StringVar(&o.reporter, "reporter", "", "`NAME` of who reported the incident")
-	f.StringVar(&o.evidenceID, "evidence-id", "", "evidence item `ID` in your case system")
-	f.StringVar(&o.severity, "severity", "", "incident severity: critical, high, medium or low")
-	f.StringVar(&o.note, "note", "", "free `TEXT` for the record: why, what was seen")
+	o.facts.flags(f)
 	f.BoolVar(&o.json, "json", false, "progress as JSON events on stderr")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only failures and the summary")
 	f.StringVar(&o.resume, "resume", "", "finish the interrupted collection at `LOCATION`: keep what it stored, take the rest (volatile state again, labelled)")
@@ -108,6 +100,7 @@ type collectSetup struct {
 	limits     *collect.Limits
 	settings   map[string]string
 	deadline   time.Time
+	facts      custody.Case
 }
 
 func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*collectSetup, error) {
@@ -138,10 +131,9 @@ func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*c
 	if !caseRE.MatchString(o.caseID) {
 		return nil, usageErr("--case %q: use letters, digits, '.', '_' or '-' (at most 64)", o.caseID)
 	}
-	switch o.severity {
-	case "", "critical", "high", "medium", "low":
-	default:
-		return nil, usageErr("--severity %q: want critical, high, medium or low", o.severity)
+	var err error
+	if s.facts, err = o.facts.build(o.caseID, time.Now()); err != nil {
+		return nil, err
 	}
 	for _, r := range o.recipients {
 		rc, err := agekeys.ParseRecipient(r)
@@ -166,7 +158,6 @@ func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*c
 	if len(s.recipients) == 0 && !o.dryRun {
 		return nil, usageErr("no recipient: give --recipient KEY or --recipients-file FILE with the response team's public key; nothing is collected unencrypted")
 	}
-	var err error
 	if s.limits, s.settings, s.deadline, err = o.limits.build(time.Now()); err != nil {
 		return nil, err
 	}
@@ -235,15 +226,14 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 	m := &custody.Manifest{
 		Format:       custody.Format,
 		CollectionID: custody.NewCollectionID(started),
-		Case: custody.Case{ID: o.caseID, EvidenceID: o.evidenceID, Severity: o.severity,
-			Examiner: o.examiner, Reporter: o.reporter, Note: o.note},
-		Started:    custody.NewTime(started),
-		Operator:   operator(),
-		Tool:       tool(),
-		Profile:    custody.Profile{Name: s.profile.Name, SHA256: s.profile.SHA256, Variables: s.vars, Paths: o.paths},
-		Recipients: s.recipients,
-		Settings:   s.settings,
-		Session:    o.session,
+		Case:         s.facts,
+		Started:      custody.NewTime(started),
+		Operator:     operator(),
+		Tool:         tool(),
+		Profile:      custody.Profile{Name: s.profile.Name, SHA256: s.profile.SHA256, Variables: s.vars, Paths: o.paths},
+		Recipients:   s.recipients,
+		Settings:     s.settings,
+		Session:      o.session,
 	}
 	m.Host, err = hostFacts(ctx)
 	if err != nil {

@@ -1,0 +1,203 @@
+package ioc
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+const list = `# INC-42 indicators
+e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709
+D41D8CD98F00B204E9800998ECF8427E
+203.0.113.7
+cidr:198.51.100.0/24
+2001:db8::dead:beef
+evil-cdn.example.com
+/var/www/shop/pub/media/.cache/x.php
+string:eval(base64_decode(
+C:\Windows\Temp\mimi.exe
+`
+
+func TestParse(t *testing.T) {
+	l, err := Parse(strings.NewReader(list))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range l.Entries {
+		got = append(got, e.String())
+	}
+	want := "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709 md5:d41d8cd98f00b204e9800998ecf8427e ip:203.0.113.7 cidr:198.51.100.0/24 ip:2001:db8::dead:beef domain:evil-cdn.example.com path:/var/www/shop/pub/media/.cache/x.php string:eval(base64_decode( path:C:\\Windows\\Temp\\mimi.exe"
+	if strings.Join(got, " ") != want {
+		t.Errorf("entries\n%s\nwant\n%s", strings.Join(got, " "), want)
+	}
+	if l.Entries[1].Line != 3 {
+		t.Errorf("line numbers: %+v", l.Entries[1])
+	}
+	for _, c := range []struct{ addr, want string }{{"203.0.113.7", "ip:203.0.113.7"}, {"198.51.100.77", "cidr:198.51.100.0/24"},
+		{"::ffff:203.0.113.7", "ip:203.0.113.7"}, {"2001:db8::dead:beef", "ip:2001:db8::dead:beef"}, {"10.0.0.1", ""}} {
+		hits := l.Addr(c.addr)
+		if (c.want == "") != (len(hits) == 0) || len(hits) > 0 && hits[0].String() != c.want {
+			t.Errorf("Addr(%s) = %v, want %s", c.addr, hits, c.want)
+		}
+	}
+	if h := l.Hash("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"); len(h) != 1 {
+		t.Errorf("hash in upper case: %v", h)
+	}
+}
+
+func TestParseBadLines(t *testing.T) {
+	for in, want := range map[string]string{
+		"ok.example.com\nsha256:abc\n":    "line 2: \"sha256:abc\": a sha256 is 64 hex digits",
+		"cidr:10.0.0.0/99":                "line 1:",
+		"ip:10.0.0.300":                   "line 1:",
+		"domain:not a domain":             "line 1:",
+		"abc":                             "shorter than 4 bytes",
+		"path:relative/x":                 "absolute",
+		"203.0.113.7\n# c\n203.0.113.7\n": "line 3: ip:203.0.113.7 is on line 1 already",
+		"string:":                         "no value",
+	} {
+		_, err := Parse(strings.NewReader(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", in, err, want)
+		}
+	}
+}
+
+func scanAll(m *Matcher, text string) []string {
+	var out []string
+	m.Scan([]byte(text), 0, func(id, s, e int) { out = append(out, fmt.Sprintf("%d@%d", id, s)) })
+	return out
+}
+
+func TestMatcher(t *testing.T) {
+	m := NewMatcher([]Pattern{{Text: "evil.example.com", Whole: true, ID: 0}, {Text: "10.0.0.5", Whole: true, ID: 1}, {Text: "eval(base64", ID: 2}})
+	for text, want := range map[string]string{
+		"GET http://EVIL.example.COM/x":    "0@11",
+		"notevil.example.com":              "",
+		"evil.example.com.au":              "",
+		"evil.example.com.":                "0@0",
+		"from 10.0.0.5:443":                "1@5",
+		"from 110.0.0.5 and 10.0.0.55":     "",
+		"<?php EVAL(base64_decode($x));":   "2@6",
+		"eval(base64eval(base64":           "2@0 2@11",
+		"":                                 "",
+		"abc":                              "",
+	} {
+		if got := strings.Join(scanAll(m, text), " "); got != want {
+			t.Errorf("%q: %q, want %q", text, got, want)
+		}
+	}
+}
+
+// TestMatcherAgainstNaive: on random text with planted patterns, the
+// strided matcher finds exactly what a naive search does, in one piece
+// or scanned in pieces with a tail kept.
+func TestMatcherAgainstNaive(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	alpha := "abcdefghij.-/ 0123456789XYZ\n"
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[r.IntN(len(alpha))]
+		}
+		return string(b)
+	}
+	for round := 0; round < 50; round++ {
+		var ps []Pattern
+		for i := 0; i < 1+r.IntN(30); i++ {
+			ps = append(ps, Pattern{Text: word(4 + r.IntN(12)), ID: i})
+		}
+		text := []byte(word(5000))
+		for i := 0; i < 40; i++ {
+			p := ps[r.IntN(len(ps))].Text
+			at := r.IntN(len(text) - len(p))
+			copy(text[at:], strings.ToUpper(p))
+		}
+		want := map[string]bool{}
+		lower := strings.ToLower(string(text))
+		for _, p := range ps {
+			pl := strings.ToLower(p.Text)
+			for i := 0; i+len(pl) <= len(lower); i++ {
+				if lower[i:i+len(pl)] == pl {
+					want[fmt.Sprintf("%d@%d", p.ID, i)] = true
+				}
+			}
+		}
+		m := NewMatcher(ps)
+		got := map[string]bool{}
+		m.Scan(text, 0, func(id, s, e int) { got[fmt.Sprintf("%d@%d", id, s)] = true })
+		// In pieces, keeping the last MaxLen-1 bytes of each.
+		pieces := map[string]bool{}
+		var tail []byte
+		base := 0
+		for off := 0; off < len(text); {
+			n := min(1+r.IntN(700), len(text)-off)
+			buf := append(append([]byte(nil), tail...), text[off:off+n]...)
+			start := base
+			m.Scan(buf, len(tail), func(id, s, e int) { pieces[fmt.Sprintf("%d@%d", id, start+s)] = true })
+			keep := min(len(buf), m.MaxLen()-1)
+			tail = buf[len(buf)-keep:]
+			base = start + len(buf) - keep
+			off += n
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) || fmt.Sprint(pieces) != fmt.Sprint(want) {
+			t.Fatalf("round %d: got %d, in pieces %d, want %d matches", round, len(got), len(pieces), len(want))
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(list))
+	f.Add([]byte("ip:::1\ncidr:0.0.0.0/0\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, err := Parse(strings.NewReader(string(b)))
+		if err != nil {
+			return
+		}
+		// Every entry written back as TYPE:VALUE parses to itself.
+		var out strings.Builder
+		for _, e := range l.Entries {
+			out.WriteString(e.String() + "\n")
+		}
+		l2, err := Parse(strings.NewReader(out.String()))
+		if err != nil || len(l2.Entries) != len(l.Entries) {
+			t.Fatalf("re-parse: %v", err)
+		}
+		for i := range l.Entries {
+			if l.Entries[i].String() != l2.Entries[i].String() {
+				t.Fatalf("%s became %s", l.Entries[i], l2.Entries[i])
+			}
+		}
+	})
+}
+
+// BenchmarkScan: a 10,000-entry list over log-like text.
+func BenchmarkScan(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var ps []Pattern
+	for i := 0; i < 10000; i++ {
+		switch i % 3 {
+		case 0:
+			ps = append(ps, Pattern{Text: fmt.Sprintf("%064x", r.Uint64()), Whole: true, ID: i})
+		case 1:
+			ps = append(ps, Pattern{Text: fmt.Sprintf("%d.%d.%d.%d", r.IntN(256), r.IntN(256), r.IntN(256), r.IntN(256)), Whole: true, ID: i})
+		default:
+			ps = append(ps, Pattern{Text: fmt.Sprintf("bad%d.example.net", r.IntN(1e6)), Whole: true, ID: i})
+		}
+	}
+	m := NewMatcher(ps)
+	var text strings.Builder
+	for text.Len() < 8<<20 {
+		fmt.Fprintf(&text, "203.0.113.%d - - [30/Nov/2026:21:14:%02d +0100] \"GET /checkout/cart/?id=%d HTTP/1.1\" 200 %d \"https://shop.example.com/\" \"Mozilla/5.0\"\n",
+			r.IntN(255), r.IntN(60), r.IntN(1e6), r.IntN(1e5))
+	}
+	buf := []byte(text.String())
+	b.SetBytes(int64(len(buf)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.Scan(buf, 0, func(id, s, e int) {})
+	}
+}
