@@ -75,16 +75,16 @@ func scanAll(m *Matcher, text string) []string {
 func TestMatcher(t *testing.T) {
 	m := NewMatcher([]Pattern{{Text: "evil.example.com", Whole: true, ID: 0}, {Text: "10.0.0.5", Whole: true, ID: 1}, {Text: "eval(base64", ID: 2}})
 	for text, want := range map[string]string{
-		"GET http://EVIL.example.COM/x":    "0@11",
-		"notevil.example.com":              "",
-		"evil.example.com.au":              "",
-		"evil.example.com.":                "0@0",
-		"from 10.0.0.5:443":                "1@5",
-		"from 110.0.0.5 and 10.0.0.55":     "",
-		"<?php EVAL(base64_decode($x));":   "2@6",
-		"eval(base64eval(base64":           "2@0 2@11",
-		"":                                 "",
-		"abc":                              "",
+		"GET http://EVIL.example.COM/x":  "0@11",
+		"notevil.example.com":            "",
+		"evil.example.com.au":            "",
+		"evil.example.com.":              "0@0",
+		"from 10.0.0.5:443":              "1@5",
+		"from 110.0.0.5 and 10.0.0.55":   "",
+		"<?php EVAL(base64_decode($x));": "2@6",
+		"eval(base64eval(base64":         "2@0 2@11",
+		"":                               "",
+		"abc":                            "",
 	} {
 		if got := strings.Join(scanAll(m, text), " "); got != want {
 			t.Errorf("%q: %q, want %q", text, got, want)
