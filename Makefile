@@ -7,8 +7,11 @@ LDFLAGS := -s -w -buildid= -X main.version=$(VERSION)
 BUILD := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags "$(LDFLAGS)"
 PLATFORMS := linux/amd64 linux/arm64 windows/amd64 darwin/arm64
 TEST_TIMEOUT ?= 14m
+# The pinned Go tools (scripts/tools/go.mod), built by scripts/provision.sh.
+TOOLS ?= $(HOME)/.cache/custos-tools
+TESTSUM := $(GO) run ./internal/cmd/testsum
 
-.PHONY: build dist test integration bench bench-load bench-remote demo fuzz clean
+.PHONY: build dist repro release test integration bench bench-load bench-remote demo fuzz clean
 
 build:
 	$(BUILD) -o custos ./cmd/custos
@@ -21,15 +24,41 @@ dist:
 	  GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/custos-$$os-$$arch$$ext ./cmd/custos; \
 	done
 	cd dist && sha256sum custos-* > SHA256SUMS
+	bash scripts/sbom.sh dist/custos.cdx.json
 
+# Two clones at different paths build byte-identical binaries.
+repro:
+	bash scripts/repro.sh
+
+# make release KEY=~/.ssh/id_ed25519: dist, then SHA256SUMS signed with SSHSIG
+# (namespace custos-release), checked by ssh-keygen -Y verify (README).
+release: dist
+	@[ -n "$(KEY)" ] || { echo "make release needs KEY=PRIVATE_KEY (an SSH key that signs releases)"; exit 2; }
+	rm -f dist/SHA256SUMS.sig
+	ssh-keygen -Y sign -f "$(KEY)" -n custos-release dist/SHA256SUMS
+	@echo "signed dist/SHA256SUMS: dist/SHA256SUMS.sig"
+
+# Everything, on a fresh machine: provisions the tools and services first
+# (scripts/provision.sh), then fails, never skips, when one is missing
+# (CI=true), and ends with a summary of what ran.
+test: export PATH := $(TOOLS):$(PATH)
+test: export CUSTOS_VERSITYGW := $(TOOLS)/versitygw
+test: export CI := true
 test:
+	@bash scripts/provision.sh test
 	$(GO) vet ./...
-	$(GO) test -timeout $(TEST_TIMEOUT) ./...
-	# The concurrent parts (parallel artifacts, abandoned sources, stores) again under the race detector.
-	$(GO) test -race -timeout $(TEST_TIMEOUT) ./collect/... ./storage/...
+	GOOS=windows $(GO) vet ./...
+	$(TOOLS)/staticcheck ./...
+	@set -o pipefail; $(GO) test -json -timeout $(TEST_TIMEOUT) ./... | $(TESTSUM) -q -title "make test"
+	@# The concurrent parts (parallel artifacts, abandoned sources, stores) again under the race detector.
+	@set -o pipefail; $(GO) test -race -json -timeout $(TEST_TIMEOUT) ./collect/... ./storage/... | $(TESTSUM) -q -title "make test (race)"
 
+integration: export PATH := $(TOOLS):$(PATH)
+integration: export CUSTOS_VERSITYGW := $(TOOLS)/versitygw
+integration: export CI := true
 integration:
-	$(GO) test -tags integration -timeout 60m ./...
+	@bash scripts/provision.sh integration
+	@set -o pipefail; $(GO) test -json -tags integration -timeout 60m ./... | $(TESTSUM) -q -title "make integration"
 
 bench: build
 	bash scripts/bench.sh
@@ -48,7 +77,8 @@ FUZZ := ./custody:FuzzParse ./custody:FuzzParseSums ./custody:FuzzParseRecord \
 	./custody/sshsig:FuzzParse ./custody/allowedsigners:FuzzParse \
 	./storage/streamstore:FuzzIngest ./storage/s3store:FuzzParseURL ./storage/s3store:FuzzSanitizeTagValue \
 	./internal/jsonx:FuzzCheck ./internal/term:FuzzClean ./internal/phpenv:FuzzParseArray \
-	./profiles:FuzzParse ./collect/live:FuzzProcParsers ./collect/windows:FuzzRedact ./collect/windows:FuzzApplicationHost
+	./profiles:FuzzParse ./collect/live:FuzzProcParsers ./collect/windows:FuzzRedact ./collect/windows:FuzzApplicationHost \
+	./collect/ioc:FuzzParse
 
 fuzz:
 	@set -e; for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t#*:}; \

@@ -137,9 +137,8 @@ func TestFindCaseBadInput(t *testing.T) {
 		t.Fatalf("%+v %v", idx, err)
 	}
 	objs.forge("A/web01/planted.txt", []byte("x"))
-	c, _ := VerifyCase(ctx, objs, idx, VerifyOptions{})
 	idx, _ = FindCase(ctx, objs, "A/")
-	c, _ = VerifyCase(ctx, objs, idx, VerifyOptions{})
+	c, _ := VerifyCase(ctx, objs, idx, VerifyOptions{})
 	if c.OK() || !strings.Contains(caseProblems(c), "object web01/planted.txt: is in the case but in no collection") {
 		t.Errorf("a stray in the case:\n%s", caseProblems(c))
 	}

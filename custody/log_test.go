@@ -139,7 +139,6 @@ func TestForgedLogRecords(t *testing.T) {
 	// An unsigned record's time is not the signing time.
 	h := newFixture(t, newMem(false))
 	plant(t, h, EventSigned, Actor{User: "alice"}, time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), nil)
-	r = h.verify(t, VerifyOptions{})
 	h.objs.remove(h.prefix + LogKey(2, EventSigned))
 	r = h.verify(t, VerifyOptions{})
 	if err := Sign(ctx, h.objs, r, alice, Actor{}); err != nil {

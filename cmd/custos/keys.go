@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
-
 	"errors"
-	"filippo.io/age"
 	"fmt"
 	"os"
 
+	"filippo.io/age"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/custos-ir/custos/custody/allowedsigners"
@@ -63,11 +61,6 @@ func (o *signerOptions) load() (ssh.Signer, error) {
 		return sshsig.AgentSigner(sock, o.signer)
 	}
 	return nil, usageErr("no signing key: give --key FILE or --agent --signer IDENTITY")
-}
-
-// signWith returns a function that makes an SSHSIG for namespace.
-func signWith(s ssh.Signer, namespace string) func([]byte) ([]byte, error) {
-	return func(b []byte) ([]byte, error) { return sshsig.Sign(s, bytes.NewReader(b), namespace) }
 }
 
 func loadAllowedSigners(path string) ([]allowedsigners.Entry, error) {

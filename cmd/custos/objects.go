@@ -19,8 +19,6 @@ type objects struct {
 	tags map[string]string // more tags on every object created (the case)
 }
 
-func objectsOf(st storage.Store) *objects { return &objects{st: st} }
-
 func (o *objects) String() string { return o.st.String() }
 
 func (o *objects) Create(ctx context.Context, key, kind string) (custody.ObjectWriter, error) {
