@@ -221,6 +221,8 @@ type Artifact struct {
 	Files    []File    `json:"files,omitempty"`
 	Errors   []string  `json:"errors,omitempty"`
 	Warnings []string  `json:"warnings,omitempty"`
+	// Hits are where this artifact saw indicators of compromise.
+	Hits []Hit `json:"hits,omitempty"`
 
 	sealed *sealed // see Seal
 }

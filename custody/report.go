@@ -87,6 +87,54 @@ func (f *Form) Timeline() []TimelineEntry {
 	return out
 }
 
+// FormHit is one hit on the form: which indicator, in which artifact,
+// where, how often, the first lines.
+type FormHit struct {
+	Artifact string
+	Hit
+}
+
+// Hits lists every indicator hit, artifact by artifact.
+func (f *Form) Hits() []FormHit {
+	var out []FormHit
+	for _, a := range f.Manifest.Artifacts {
+		for _, h := range a.Hits {
+			out = append(out, FormHit{a.Name, h})
+		}
+	}
+	return out
+}
+
+// Action is a response action recorded in the custody log.
+type Action struct {
+	At     time.Time
+	What   string
+	Who    string
+	Key    string
+	Signed bool
+}
+
+// Actions lists the response actions of the custody log, in time order.
+func (f *Form) Actions() []Action {
+	var out []Action
+	for _, r := range f.Log {
+		if r.Event != EventAnnotated {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339, r.Details["at"])
+		if err != nil {
+			at = r.Time
+		}
+		who := r.Actor.User
+		if r.Signed && r.Actor.Principal != "" {
+			who = r.Actor.Principal
+		}
+		out = append(out, Action{At: at, What: r.Details["action"], Who: who, Key: r.Actor.Key, Signed: r.Signed})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out
+}
+
 // Errors lists every failure recorded in the manifest, artifact by artifact.
 func (f *Form) Errors() []string {
 	var out []string
@@ -170,6 +218,29 @@ const mdForm = `# Chain of custody: case {{md .Manifest.Case.ID}}
 | {{inc $i}} | {{md $a.Name}} | {{md $a.Status}} | {{bytes $a.Plain.Size}} | {{if $a.Key}}{{$a.Plain.SHA256}}{{end}} | {{bytes $a.Cipher.Size}} | {{if $a.Key}}{{$a.Cipher.SHA256}}{{end}} | {{md (dash $a.Key)}} | {{md (retention $a)}} |
 {{- end}}
 
+## Indicators of compromise
+{{with .Manifest.Indicators}}
+{{len .Entries}} indicators looked for ({{md (dash .Name)}}, sha256 {{.SHA256}}).
+{{- else}}
+No indicator list was given (--ioc).
+{{- end}}
+{{with .Hits}}
+| Indicator | Artifact | Where | Count | First lines |
+|---|---|---|---|---|
+{{- range .}}
+| {{md .Indicator}} | {{md .Artifact}} | {{md .Where}} | {{.Count}} | {{md (join .Lines " / ")}} |
+{{- end}}
+{{- else}}{{if .Manifest.Indicators}}
+None of them was seen.{{end}}
+{{- end}}
+
+## Response actions
+{{range .Actions}}
+- {{utc .At}}: {{md .What}}, by {{md (dash .Who)}}{{if .Signed}} (signed, {{md .Key}}){{else}} (NOT signed){{end}}
+{{- else}}
+None recorded (custos annotate).
+{{- end}}
+
 ## Errors
 {{range .Errors}}
 - {{md .}}
@@ -243,6 +314,15 @@ td.h,code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.82em;word
 <table><tr><th>#</th><th>Name</th><th>Status</th><th>Bytes (plain / stored)</th><th>SHA-256 plaintext / stored</th><th>Storage key</th><th>Retention</th></tr>
 {{range $i, $a := .Manifest.Artifacts}}<tr><td>{{inc $i}}</td><td>{{$a.Name}}</td><td class="{{if or (eq $a.Status "ok") (eq $a.Status "skipped")}}{{else}}bad{{end}}">{{$a.Status}}</td><td>{{bytes $a.Plain.Size}} / {{bytes $a.Cipher.Size}}</td><td class="h">{{if $a.Key}}{{$a.Plain.SHA256}}<br>{{$a.Cipher.SHA256}}{{end}}</td><td class="h">{{dash $a.Key}}</td><td>{{retention $a}}</td></tr>
 {{end}}</table>
+<h2>Indicators of compromise</h2>
+{{with .Manifest.Indicators}}<p>{{len .Entries}} indicators looked for ({{dash .Name}}, <code>{{.SHA256}}</code>).</p>{{else}}<p>No indicator list was given (--ioc).</p>{{end}}
+{{with .Hits}}<table><tr><th>Indicator</th><th>Artifact</th><th>Where</th><th>Count</th><th>First lines</th></tr>
+{{range .}}<tr><td class="h bad">{{.Indicator}}</td><td>{{.Artifact}}</td><td class="h">{{.Where}}</td><td>{{.Count}}</td><td class="h">{{range .Lines}}{{.}}<br>{{end}}</td></tr>
+{{end}}</table>{{else}}{{if .Manifest.Indicators}}<p class="ok">None of them was seen.</p>{{end}}{{end}}
+<h2>Response actions</h2>
+{{with .Actions}}<table><tr><th>Time (UTC)</th><th>Action</th><th>By</th><th>Signature</th></tr>
+{{range .}}<tr><td>{{utc .At}}</td><td>{{.What}}</td><td>{{dash .Who}}</td><td class="h">{{if .Signed}}{{.Key}}{{else}}<span class="bad">NOT signed</span>{{end}}</td></tr>
+{{end}}</table>{{else}}<p>None recorded (custos annotate).</p>{{end}}
 <h2>Errors</h2>
 {{with .Errors}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{else}}<p>None recorded.</p>{{end}}
 {{with .Problems}}<h2>Verification problems</h2><ul>{{range .}}<li class="bad">{{.String}}</li>{{end}}</ul>{{end}}
