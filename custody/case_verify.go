@@ -80,7 +80,7 @@ func (c *CaseReport) add(thing, format string, args ...any) {
 // Require, every collection covered by a signed (and for 2, a
 // countersigned) statement.
 func VerifyCase(ctx context.Context, objs Objects, idx *CaseIndex, o VerifyOptions) (*CaseReport, error) {
-	c := &CaseReport{Location: objs.String(), Prefix: idx.Prefix, idx: idx, Case: strings.TrimSuffix(path.Base("/"+idx.Prefix), "/")}
+	c := &CaseReport{Location: objs.String(), Prefix: idx.Prefix, idx: idx}
 	for _, p := range idx.Collections {
 		r, err := Verify(ctx, objs, idx.Prefix+p, o)
 		if err != nil {
@@ -103,6 +103,9 @@ func VerifyCase(ctx context.Context, objs Objects, idx *CaseIndex, o VerifyOptio
 			continue
 		}
 		c.NotCollected = append(c.NotCollected, Gap{Key: k, SHA256: sha256Sum(b), Record: nc})
+		if c.Case == "" {
+			c.Case = nc.Case // a case of hosts none of which could be collected
+		}
 	}
 	for _, k := range idx.Strays {
 		c.add("object "+k, "is in the case but in no collection")

@@ -196,8 +196,8 @@ func TestRemoteRefusesReplayedStream(t *testing.T) {
 	home := filepath.Join(r.dir, "home")
 	out, code := custos(t, "remote", "--binary", bin, "--sign-key", alice, "root@web01", "--",
 		"--case", "INC-42", "-R", r.pub, "--profile", "none", "--to", home)
-	if code == 0 {
-		t.Errorf("remote accepted a replayed stream of case OTHER:\n%s", out)
+	if code == 0 || !strings.Contains(out, `it is a collection of case "OTHER", case "INC-42" was asked for`) {
+		t.Errorf("remote accepted a replayed stream of case OTHER (exit %d):\n%s", code, out)
 	}
 	if m, _ := filepath.Glob(filepath.Join(home, "*", "*", "*", custody.SignatureName)); len(m) > 0 {
 		t.Errorf("the replayed stream was signed: %v", m)
@@ -207,8 +207,8 @@ func TestRemoteRefusesReplayedStream(t *testing.T) {
 	os.WriteFile(replay, again, 0o600)
 	out, code = custos(t, "remote", "--binary", bin, "--sign-key", alice, "root@web01", "--",
 		"--case", "INC-42", "-R", r.pub, "--profile", "none", "--to", home)
-	if code == 0 {
-		t.Errorf("remote accepted a stream made before it asked:\n%s", out)
+	if code == 0 || !strings.Contains(out, "does not echo this request's session") {
+		t.Errorf("remote accepted a stream made before it asked (exit %d):\n%s", code, out)
 	}
 	if m, _ := filepath.Glob(filepath.Join(home, "*", "*", "*", custody.SignatureName)); len(m) > 0 {
 		t.Errorf("the replayed stream was signed: %v", m)
@@ -228,12 +228,11 @@ func fakeSSH(t *testing.T, dir, bin, stream, stderr string) {
 for last; do :; done
 case "$1" in -G) exit 0;; esac
 case "$last" in
-"uname -sm") echo "Linux x86_64";;
-umask*) echo /tmp/custos.FAKE;;
-cat*) cat >/dev/null;;
-sha256sum*) echo "` + sum + `  /tmp/custos.FAKE/custos";;
+uname*) printf 'Linux x86_64\n/tmp/custos.FAKE\n';;
 rm*) ;;
-*collect*) printf '%s' "$FAKE_STDERR" >&2; cat "$FAKE_STREAM";;
+*collect*) case "$last" in *"` + sum + `"*) ;; *) exit 97;; esac
+  printf '%s' "$FAKE_STDERR" >&2; cat "$FAKE_STREAM";;
+*) echo "fake ssh: unexpected command: $last" >&2; exit 1;;
 esac
 `
 	bindir := filepath.Join(dir, "fakebin")

@@ -106,6 +106,11 @@ func prepareRemote(o remoteOptions) (*remoteRequest, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.binary != "" {
+		if _, err := os.Stat(o.binary); err != nil {
+			return nil, usageErr("--binary: %v", unwrapPath(err))
+		}
+	}
 	r := &remoteRequest{o: o, to: to, caseID: caseID, s3: s3FromArgs(o.collect),
 		ssh: &remote.SSH{Options: o.sshOptions, Config: o.sshConfig}}
 	if r.close, err = r.ssh.Share(); err != nil {
@@ -225,26 +230,27 @@ func collectHost(ctx context.Context, req *remoteRequest, t remote.Target, hio h
 		return res
 	}
 	state("copying", 0)
-	cp, err := req.ssh.Copy(ctx, t, req.o.binary)
+	cp, err := req.ssh.Prepare(ctx, t, req.o.binary)
 	if err != nil {
 		res.err = err
 		return res
 	}
+	clean := false // the run removed its directory itself
 	defer func() {
+		if clean {
+			cp.Close(ctx)
+			return
+		}
 		if err := cp.Remove(ctx); err != nil {
 			fmt.Fprintf(hio.err, "custos: warning: could not remove %s from %s: %v\n", filepath.Dir(cp.Path), t, err)
 		}
 	}()
-	fmt.Fprintf(hio.err, "custos: copied %s (%s, sha256 %s) to %s:%s\n", cp.Binary, cp.Platform, cp.SHA256[:16], t, filepath.Dir(cp.Path))
-	var quoted []string
-	for _, a := range rargs {
-		quoted = append(quoted, remote.Quote(a))
+	fmt.Fprintf(hio.err, "custos: copying %s (%s, sha256 %s) to %s:%s, checked there before it runs\n", cp.Binary, cp.Platform, cp.SHA256[:16], t, filepath.Dir(cp.Path))
+	c, err := cp.Command(ctx, append([]string{"collect"}, rargs...), req.o.sudo, nil)
+	if err != nil {
+		res.err = err
+		return res
 	}
-	remoteCmd := remote.Quote(cp.Path) + " collect " + strings.Join(quoted, " ")
-	if req.o.sudo {
-		remoteCmd = "sudo -n " + remoteCmd
-	}
-	c := req.ssh.Command(ctx, t, remoteCmd)
 	stdout, err := c.StdoutPipe()
 	if err != nil {
 		res.err = err
@@ -267,10 +273,15 @@ func collectHost(ctx context.Context, req *remoteRequest, t remote.Target, hio h
 		details: details, s3: req.s3, progress: func(n int64) { state("collecting", n) }}, hio.stdio)
 	io.Copy(io.Discard, stdout)
 	werr := c.Wait()
+	// The run removed its directory unless the connection died first
+	// (ssh's own exit code 255, or a signal).
+	clean = c.ProcessState != nil && c.ProcessState.ExitCode() != 255 && c.ProcessState.ExitCode() != -1
 	res.bytes = bytes
 	if ierr != nil {
 		res.err = ierr
 		switch {
+		case c.ProcessState != nil && c.ProcessState.ExitCode() == remote.ErrCopyChanged:
+			res.err = fmt.Errorf("the copy of custos on %s does not have the SHA-256 of %s (%s): not run", t, cp.Binary, cp.SHA256)
 		case strings.Contains(tail.String(), "a password is required"):
 			res.err = fmt.Errorf("sudo on %s needs a password: log in as root, or allow custos with NOPASSWD", t)
 		case werr != nil:

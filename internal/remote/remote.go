@@ -57,9 +57,21 @@ type SSH struct {
 // Share turns on connection sharing in a new private directory; the
 // returned function removes it once every master has exited.
 func (s *SSH) Share() (func(), error) {
-	dir, err := os.MkdirTemp("", "custos-ssh-")
+	// A socket path must fit in 108 bytes: /tmp first, whatever $TMPDIR
+	// says, and no sharing when even that is too long.
+	var dir string
+	var err error
+	for _, base := range []string{"/tmp", os.TempDir()} {
+		if dir, err = os.MkdirTemp(base, "custos-ssh-"); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return func() {}, err
+	}
+	if len(dir)+1+40 >= 100 {
+		os.RemoveAll(dir)
+		return func() {}, fmt.Errorf("no directory short enough for an ssh control socket")
 	}
 	s.Control = dir
 	return func() { os.RemoveAll(dir) }, nil
@@ -187,22 +199,26 @@ func FileSHA256(p string) (string, error) {
 // Quote quotes s for a POSIX shell.
 func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// Copied is a build copied to a host's private temporary directory.
+// Copied is a build on its way to a host's private temporary directory.
 type Copied struct {
 	Path     string // on the host
 	Platform string
-	Binary   string // the local file that was copied
+	Binary   string // the local file that is copied
 	SHA256   string
+	size     int64
 	dir      string
 	ssh      *SSH
 	t        Target
 }
 
-// Copy finds the host's platform and makes a private directory there
-// (mode 0700) in one command, copies the build for the platform into it
-// and has the host hash the copy in another. Remove takes the directory
-// away again.
-func (s *SSH) Copy(ctx context.Context, t Target, explicit string) (*Copied, error) {
+// ErrCopyChanged is the exit code of a run whose copy of custos did not
+// have the SHA-256 of the build sent.
+const ErrCopyChanged = 97
+
+// Prepare finds the host's platform and makes a private directory there
+// (mode 0700) in one command, and picks the build for the platform. The
+// build travels with the command that runs it (Command).
+func (s *SSH) Prepare(ctx context.Context, t Target, explicit string) (*Copied, error) {
 	out, err := s.Run(ctx, t, `uname -sm && umask 077 && mktemp -d "${TMPDIR:-/tmp}/custos.XXXXXXXX"`, nil)
 	if err != nil {
 		return nil, err
@@ -226,20 +242,45 @@ func (s *SSH) Copy(ctx context.Context, t Target, explicit string) (*Copied, err
 	if c.SHA256, err = FileSHA256(c.Binary); err != nil {
 		return fail(err)
 	}
-	fh, err := os.Open(c.Binary)
+	fi, err := os.Stat(c.Binary)
 	if err != nil {
 		return fail(err)
 	}
-	q := Quote(c.Path)
-	got, err := s.Run(ctx, t, "cat > "+q+" && chmod 700 "+q+" && { sha256sum "+q+" 2>/dev/null || openssl dgst -sha256 -r "+q+"; }", fh)
-	fh.Close()
-	if err != nil {
-		return fail(fmt.Errorf("copy custos to %s:%s: %w", t, dir, err))
-	}
-	if !strings.HasPrefix(got, c.SHA256) {
-		return fail(fmt.Errorf("the copy of custos on %s does not have the SHA-256 of %s (%s): not running it", t, c.Binary, c.SHA256))
-	}
+	c.size = fi.Size()
 	return c, nil
+}
+
+// Command is ssh running the copy on the host: the build's bytes come
+// first on stdin and are written to the private directory, the host
+// checks their SHA-256 (exit ErrCopyChanged if it differs, running
+// nothing), runs `custos ARGS` (with sudo -n when asked) with the rest of
+// stdin, and removes the directory when it ends. One command: no round
+// trip spent on the copy or the removal. When the connection dies first,
+// Remove cleans up.
+func (c *Copied) Command(ctx context.Context, args []string, sudo bool, stdin io.Reader) (*exec.Cmd, error) {
+	fh, err := os.Open(c.Binary)
+	if err != nil {
+		return nil, err
+	}
+	q, d := Quote(c.Path), Quote(c.dir)
+	var quoted []string
+	for _, a := range args {
+		quoted = append(quoted, Quote(a))
+	}
+	run := q + " " + strings.Join(quoted, " ")
+	if sudo {
+		run = "sudo -n " + run
+	}
+	script := fmt.Sprintf(`head -c %d > %s && chmod 700 %s && S=$(sha256sum %s 2>/dev/null || openssl dgst -sha256 -r %s) && `+
+		`if [ "${S%%%% *}" != %s ]; then echo "the copy of custos does not have the SHA-256 sent: not running it" >&2; rm -rf %s; exit %d; fi; `+
+		`%s; rc=$?; rm -rf %s; exit $rc`, c.size, q, q, q, q, c.SHA256, d, ErrCopyChanged, run, d)
+	cmd := c.ssh.Command(ctx, c.t, script)
+	in := io.Reader(fh)
+	if stdin != nil {
+		in = io.MultiReader(fh, stdin)
+	}
+	cmd.Stdin = in
+	return cmd, nil
 }
 
 // Remove takes the copy's directory off the host, even when ctx has
@@ -249,10 +290,15 @@ func (c *Copied) Remove(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	_, err := c.ssh.Run(cctx, c.t, "rm -rf "+Quote(c.dir), nil)
-	if c.ssh.Control != "" {
-		exec.CommandContext(cctx, c.ssh.program(), c.ssh.args(c.t, "-O", "exit")...).Run()
-	}
+	c.Close(cctx)
 	return err
+}
+
+// Close ends the shared connection to the host, if there is one.
+func (c *Copied) Close(ctx context.Context) {
+	if c.ssh.Control != "" {
+		exec.CommandContext(ctx, c.ssh.program(), c.ssh.args(c.t, "-O", "exit")...).Run()
+	}
 }
 
 // HostKey is the fingerprint of t's host key as this side's known_hosts
