@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sort"
 
+	"github.com/custos-ir/custos/collect/hostfile"
 	"github.com/custos-ir/custos/profiles"
 )
 
@@ -82,7 +83,7 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 			if o.Windows != nil && len(out[i]) > 2 && out[i][1] == ':' {
 				out[i] = o.Windows.Local(out[i])
 			}
-			if err := ValidatePattern(out[i]); err != nil {
+			if err := hostfile.ValidatePattern(out[i]); err != nil {
 				return nil, fmt.Errorf("profile %s: %w", p.Name, err)
 			}
 		}
