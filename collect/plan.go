@@ -106,6 +106,12 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 		}
 		var st Planned
 		switch {
+		case a.Live == "deleted":
+			src := &Deleted{Name: a.Name}
+			st.Source, st.Desc = src, src.Describe()
+			if goos != "linux" {
+				st.Source, st.Skip = nil, "live source \"deleted\" reads /proc, which "+goos+" does not have"
+			}
 		case a.Live != "":
 			st.Desc = Description{Name: a.Name, Kind: "live", Format: "jsonl", Sources: []string{a.Live}, Method: "go (gopsutil, /proc or OS API)"}
 			if fn, ok := o.Live(a.Live); ok {
@@ -123,7 +129,8 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 				return nil, err
 			}
 			f := &Files{Name: a.Name, Patterns: paths, Excludes: excl,
-				Options: FileOptions{MaxSize: int64(a.Files.MaxSize), HashOnly: a.Files.HashOnly, Flag: a.Files.Flag, Logs: a.Files.Logs, Redact: a.Files.Redact}}
+				Options: FileOptions{MaxSize: int64(a.Files.MaxSize), HashOnly: a.Files.HashOnly, Flag: a.Files.Flag, Logs: a.Files.Logs, Redact: a.Files.Redact,
+					Links: linkPolicy(a.Files.Links)}}
 			st.Source, st.Desc = f, f.Describe()
 		case a.MySQL != nil:
 			m := *a.MySQL
@@ -144,7 +151,7 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 			if err != nil {
 				return nil, err
 			}
-			b := &Bodyfile{Name: a.Name, Roots: roots, Excludes: excl}
+			b := &Bodyfile{Name: a.Name, Roots: roots, Excludes: excl, Links: linkPolicy(a.Bodyfile.Links)}
 			st.Source, st.Desc = b, b.Describe()
 		}
 		steps = append(steps, st)
@@ -161,6 +168,14 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 		return rank(steps[i].Desc.Kind) < rank(steps[j].Desc.Kind)
 	})
 	return steps, nil
+}
+
+// linkPolicy is a profile's links: value (validated by profiles).
+func linkPolicy(s string) hostfile.LinkPolicy {
+	if s == "record" {
+		return hostfile.Record
+	}
+	return hostfile.Follow
 }
 
 func needsUnresolved(a *profiles.Artifact, unresolved map[string]string) string {

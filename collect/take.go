@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/custos-ir/custos/collect/hostfile"
 	"github.com/custos-ir/custos/collect/windows"
@@ -114,7 +113,13 @@ func (r *FileReader) prepare(e *hostfile.Entry, opt FileOptions, budget *artifac
 		p.rec = notOpened(e, err)
 		return p
 	}
-	p.rec = f.Record()
+	return r.prepareOpen(f, opt, budget)
+}
+
+// prepareOpen applies the limits to an open file, then reads it or leaves
+// it to stream.
+func (r *FileReader) prepareOpen(f evidence, opt FileOptions, budget *artifactBudget) *pending {
+	p := &pending{opt: opt, rec: f.Record()}
 	if why := r.limit(p.rec, opt, budget); why != "" {
 		f.Close()
 		p.rec.Note = why
@@ -290,5 +295,3 @@ func (b *artifactBudget) skip() {
 		b.skipped++
 	}
 }
-
-var _ = time.Time{}

@@ -283,7 +283,6 @@ func tarHeader(rec custody.File, typ byte) *paxtar.Header {
 	h := &paxtar.Header{
 		Typeflag: typ,
 		Name:     custody.TarName(rec.Path),
-		Linkname: linkBytes(rec),
 		Mode:     int64(hostfile.ParseMode(rec.Mode)),
 		Uid:      int(rec.UID),
 		Gid:      int(rec.GID),
@@ -291,6 +290,8 @@ func tarHeader(rec custody.File, typ byte) *paxtar.Header {
 	}
 	if typ == paxtar.TypeReg {
 		h.Size = rec.Size
+	} else {
+		h.Linkname = linkBytes(rec)
 	}
 	if rec.Mtime != nil {
 		h.ModTime = *rec.Mtime
