@@ -77,22 +77,30 @@ func (d *Deleted) take(ctx context.Context, e *Emitter, f *hostfile.File, h live
 		return rec, nil
 	}
 	opt := FileOptions{}
-	if rec.Size > maxDeletedStored {
+	note := heldNote(h)
+	if data := dataBytes(f); data > maxDeletedStored {
 		opt.HashOnly = true
+		note += fmt.Sprintf("; %d bytes of data, more than the %d the deleted source stores: hashed, not stored", data, int64(maxDeletedStored))
 	}
 	p := e.files.prepareOpen(f, opt, &e.budget)
 	p.rec.Link = hostfile.RecordPath(h.Link)
-	note := heldNote(h)
-	if opt.HashOnly {
-		note += fmt.Sprintf("; larger than the %d bytes the deleted source stores: hashed, not stored", int64(maxDeletedStored))
-	}
-	if p.rec.Note != "" {
-		note += "; " + p.rec.Note
-	}
-	p.rec.Note = note
+	p.rec.Note = addNote(note, p.rec.Note)
 	out, err := e.files.write(ctx, e.tarWriter(), p)
 	first[key] = out
 	return out, err
+}
+
+// dataBytes is how much of a file is data (not holes).
+func dataBytes(f *hostfile.File) int64 {
+	ext := f.DataExtents()
+	if ext == nil {
+		return f.Record().Size
+	}
+	var n int64
+	for _, x := range ext {
+		n += x.Length
+	}
+	return n
 }
 
 func heldNote(h live.Held) string {

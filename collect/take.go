@@ -122,7 +122,7 @@ func (r *FileReader) prepareOpen(f evidence, opt FileOptions, budget *artifactBu
 	p := &pending{opt: opt, rec: f.Record()}
 	if why := r.limit(p.rec, opt, budget); why != "" {
 		f.Close()
-		p.rec.Note = why
+		p.rec.Note = addNote(p.rec.Note, why)
 		return p
 	}
 	return r.readOpen(p, f)
@@ -208,7 +208,7 @@ func (r *FileReader) readOpen(p *pending, f evidence) *pending {
 	}
 	if n > size {
 		n = size
-		p.rec.Note = fmt.Sprintf("grew while read; the %d bytes present at stat time were collected", size)
+		p.rec.Note = addNote(p.rec.Note, fmt.Sprintf("grew while read; the %d bytes present at stat time were collected", size))
 	}
 	if rerr == io.EOF {
 		rerr = io.ErrUnexpectedEOF
@@ -233,7 +233,7 @@ func (r *FileReader) redact(p *pending, f evidence) {
 	defer f.Close()
 	rec := &p.rec
 	if rec.Size > windows.MaxRedact {
-		rec.Note = fmt.Sprintf("larger than the %d bytes custos redacts in memory: hashed, not stored (it may hold secrets)", windows.MaxRedact)
+		rec.Note = addNote(rec.Note, fmt.Sprintf("larger than the %d bytes custos redacts in memory: hashed, not stored (it may hold secrets)", windows.MaxRedact))
 		h := sha256.New()
 		n, err, _ := copyData(h, f, 0, rec.Size, copyLimits{})
 		rec.Read, rec.SHA256 = n, hex.EncodeToString(h.Sum(nil))
@@ -256,13 +256,24 @@ func (r *FileReader) redact(p *pending, f evidence) {
 		rec.Error = "redact: " + rerr.Error() + "; not stored"
 		return
 	}
-	rec.Note = f.Changed()
+	rec.Note = addNote(rec.Note, f.Changed())
 	if len(what) > 0 {
 		rec.Redacted = what
 		s := sha256.Sum256(out)
 		rec.StoredSize, rec.StoredSHA256 = int64(len(out)), hex.EncodeToString(s[:])
 	}
 	p.kind, p.redacted = pendData, out
+}
+
+// addNote adds what a reader should know to a record's note.
+func addNote(note, more string) string {
+	switch {
+	case more == "":
+		return note
+	case note == "":
+		return more
+	}
+	return note + "; " + more
 }
 
 func orEOF(err error) error {

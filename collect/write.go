@@ -120,7 +120,7 @@ func (r *FileReader) stream(ctx context.Context, tw *paxtar.Writer, store bool, 
 	if n < rec.Size {
 		return short(tw, store, rec, n, rerr)
 	}
-	rec.Note = f.Changed()
+	rec.Note = addNote(rec.Note, f.Changed())
 	return rec, nil
 }
 
