@@ -161,11 +161,17 @@ func (f *fakeFile) ReadAt(p []byte, _ int64) (int, error) {
 
 func (f *fakeFile) Read(p []byte) (int, error) { return f.r.Read(p) }
 
-// swapOpen makes openEntry use fake for the files whose path ends in name.
-func swapOpen(t *testing.T, name string, fake func(real evidence) (evidence, error)) {
-	old := openEntry
-	t.Cleanup(func() { openEntry = old })
-	openEntry = func(e *hostfile.Entry) (evidence, error) {
+// swapOpen makes p's file reader use fake for the files whose path ends
+// in name.
+func swapOpen(p *Pipeline, name string, fake func(real evidence) (evidence, error)) {
+	if p.Files == nil {
+		p.Files = &FileReader{Limits: p.Limits}
+	}
+	old := p.Files.open
+	if old == nil {
+		old = openEntry
+	}
+	p.Files.open = func(e *hostfile.Entry) (evidence, error) {
 		f, err := old(e)
 		if err != nil || !strings.HasSuffix(e.Path, name) {
 			return f, err
@@ -176,10 +182,10 @@ func swapOpen(t *testing.T, name string, fake func(real evidence) (evidence, err
 
 func TestFileShrinksWhileRead(t *testing.T) {
 	root := fixture(t)
-	swapOpen(t, "syslog", func(real evidence) (evidence, error) {
+	p, st, id := newPipeline(t)
+	swapOpen(p, "syslog", func(real evidence) (evidence, error) {
 		return &fakeFile{evidence: real, r: strings.NewReader("only this")}, nil
 	})
-	p, st, id := newPipeline(t)
 	src := &Files{Name: "logs", Patterns: []string{filepath.Join(root, "log")}}
 	m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
 	a := m.Artifacts[0]
@@ -215,14 +221,14 @@ func TestFileGrowsWhileRead(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "growing.log")
 	os.WriteFile(p, []byte("line 1\n"), 0o644)
-	swapOpen(t, "growing.log", func(real evidence) (evidence, error) {
+	pl, st, id := newPipeline(t)
+	swapOpen(pl, "growing.log", func(real evidence) (evidence, error) {
 		// Another process appends after we took the metadata.
 		g, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
 		g.WriteString("line 2\n")
 		g.Close()
 		return real, nil
 	})
-	pl, st, id := newPipeline(t)
 	src := &Files{Name: "logs", Patterns: []string{p}}
 	m := runCollection(t, pl, []Planned{{Source: src, Desc: src.Describe()}})
 	rec := m.Artifacts[0].Files[0]
@@ -234,11 +240,11 @@ func TestFileGrowsWhileRead(t *testing.T) {
 
 func TestUnreadableFileIsRecorded(t *testing.T) {
 	root := fixture(t)
-	swapOpen(t, "access.log", func(real evidence) (evidence, error) {
+	p, _, _ := newPipeline(t)
+	swapOpen(p, "access.log", func(real evidence) (evidence, error) {
 		real.Close()
 		return nil, &os.PathError{Op: "open", Path: "x", Err: syscall.EACCES}
 	})
-	p, _, _ := newPipeline(t)
 	src := &Files{Name: "logs", Patterns: []string{filepath.Join(root, "log")}}
 	m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
 	a := m.Artifacts[0]

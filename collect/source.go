@@ -123,8 +123,8 @@ func (e *Emitter) tarWriter() *paxtar.Writer {
 }
 
 func (e *Emitter) finish() error {
-	if e.budget.skipped > 0 {
-		e.Warn("%d files recorded but not read because of a limit (--since/--until, --max-artifact, --max-total); see their notes", e.budget.skipped)
+	if n := e.budget.skips(); n > 0 {
+		e.Warn("%d files recorded but not read because of a limit (--since/--until, --max-artifact, --max-total); see their notes", n)
 	}
 	if e.tar != nil {
 		return e.tar.Close()

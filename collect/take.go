@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/custos-ir/custos/collect/hostfile"
 	"github.com/custos-ir/custos/collect/windows"
@@ -35,8 +36,8 @@ type evidence interface {
 	Changed() string
 }
 
-// openEntry opens a walked entry for reading; tests replace it.
-var openEntry = func(e *hostfile.Entry) (evidence, error) {
+// openEntry opens a walked entry for reading.
+func openEntry(e *hostfile.Entry) (evidence, error) {
 	f, err := e.Open()
 	if err != nil {
 		return nil, err
@@ -48,6 +49,8 @@ var openEntry = func(e *hostfile.Entry) (evidence, error) {
 // content, opened without updating the access time where the OS allows.
 type FileReader struct {
 	Limits *Limits // may be nil
+	// open stands in for openEntry in tests (files that shrink, stall).
+	open func(*hostfile.Entry) (evidence, error)
 }
 
 // pending is a file between the two stages of taking it: prepare (the
@@ -108,7 +111,11 @@ func (r *FileReader) prepare(e *hostfile.Entry, opt FileOptions, budget *artifac
 		p.rec = rec
 		return p
 	}
-	f, err := openEntry(e)
+	open := openEntry
+	if r.open != nil {
+		open = r.open
+	}
+	f, err := open(e)
 	if err != nil {
 		p.rec = notOpened(e, err)
 		return p
@@ -283,8 +290,11 @@ func orEOF(err error) error {
 	return err
 }
 
-// artifactBudget is one artifact's share of --max-artifact.
+// artifactBudget is one artifact's share of --max-artifact. The walking
+// stage spends it; a walk abandoned while stuck may still do so after the
+// artifact's record is read, hence the lock.
 type artifactBudget struct {
+	mu        sync.Mutex
 	max, used int64
 	skipped   int
 }
@@ -293,6 +303,8 @@ func (b *artifactBudget) take(n int64) string {
 	if b == nil || b.max <= 0 {
 		return ""
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.used+n > b.max {
 		b.skipped++
 		return fmt.Sprintf("over --max-artifact %d bytes: recorded, not read", b.max)
@@ -303,6 +315,14 @@ func (b *artifactBudget) take(n int64) string {
 
 func (b *artifactBudget) skip() {
 	if b != nil {
+		b.mu.Lock()
 		b.skipped++
+		b.mu.Unlock()
 	}
+}
+
+func (b *artifactBudget) skips() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.skipped
 }

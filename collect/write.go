@@ -192,8 +192,13 @@ func cutReason(ctx context.Context) string {
 // store) ends the artifact.
 func copyData(dst io.Writer, src io.ReaderAt, off, n int64, cl copyLimits) (done int64, rerr, werr error) {
 	bp := copyBufs.Get()
-	defer copyBufs.Put(bp)
 	buf := (*bp)[:cap(*bp)]
+	abandoned := false
+	defer func() {
+		if !abandoned { // else the stuck read still owns the buffer
+			copyBufs.Put(bp)
+		}
+	}()
 	for done < n {
 		if err := cl.check(); err != nil {
 			return done, err, nil
@@ -204,7 +209,9 @@ func copyData(dst io.Writer, src io.ReaderAt, off, n int64, cl copyLimits) (done
 				return done, &cutError{why: cutReason(cl.ctx)}, nil
 			}
 		}
-		k, err := src.ReadAt(buf[:want], off+done)
+		var k int
+		var err error
+		k, err, abandoned = cl.readAt(src, buf[:want], off+done)
 		if k > 0 {
 			if _, werr := dst.Write(buf[:k]); werr != nil {
 				return done, nil, werr
@@ -219,6 +226,49 @@ func copyData(dst io.Writer, src io.ReaderAt, off, n int64, cl copyLimits) (done
 		}
 	}
 	return done, nil, nil
+}
+
+// readAt reads under the file's limits of time. Where there are some, the
+// read runs on its own goroutine, and one that does not return in time (a
+// dead network mount: the kernel does not let it be interrupted) is left
+// behind with p, which the caller must then not reuse.
+func (c copyLimits) readAt(src io.ReaderAt, p []byte, off int64) (n int, err error, abandoned bool) {
+	wait := time.Duration(-1)
+	if !c.until.IsZero() {
+		wait = time.Until(c.until)
+	}
+	if c.ctx != nil {
+		if dl, ok := c.ctx.Deadline(); ok {
+			if w := time.Until(dl) + stallGrace; wait < 0 || w < wait {
+				wait = w
+			}
+		}
+	}
+	if wait < 0 {
+		n, err = src.ReadAt(p, off)
+		return n, err, false
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		n, err := src.ReadAt(p, off)
+		ch <- result{n, err}
+	}()
+	t := time.NewTimer(max(wait, time.Millisecond))
+	defer t.Stop()
+	select {
+	case r := <-ch:
+		return r.n, r.err, false
+	case <-t.C:
+		why := c.why
+		if why == "" || (c.ctx != nil && c.ctx.Err() != nil) {
+			why = cutReason(c.ctx)
+		}
+		return 0, &cutError{why: why + ", in a read that had not returned (left behind)"}, true
+	}
 }
 
 // copySparse copies the data extents of a file with holes into dst and
