@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect/hostfile"
-	"github.com/custos-ir/custos/custody"
 )
 
 // Files is a tar of the files matching Patterns, minus Excludes, and of
@@ -68,7 +67,6 @@ type walkResult struct {
 // kernel on a dead mount) is abandoned after --file-timeout: what was
 // taken is kept, and the record says where it stuck.
 func (f *Files) Collect(ctx context.Context, e *Emitter) error {
-	tw := e.tarWriter()
 	for _, m := range f.Failures {
 		e.Fail("%s", m)
 	}
@@ -81,47 +79,30 @@ func (f *Files) Collect(ctx context.Context, e *Emitter) error {
 	done := make(chan walkResult, 1)
 	var at atomic.Pointer[string] // what the walk is looking at
 	go f.walk(ctx, e, ch, done, &at)
-	var err error
-	stall := e.files.stallTimer(ctx)
-	defer stall.Stop()
-	for {
-		var pd *pending
-		var ok bool
-		select {
-		case pd, ok = <-ch:
-		case <-stall.C:
-			cancel()
-			go func() { // whatever the walk still hands over
-				for pd := range ch {
-					pd.release()
-				}
-			}()
-			p := "?"
-			if s := at.Load(); s != nil {
-				p = *s
-			}
-			e.Fail("the walk did not move for %s at %s (a read stuck, e.g. on a dead network mount): abandoned there; what it had not reached is not recorded", e.files.stallAfter(), p)
-			return nil
-		}
-		if !ok {
-			break
-		}
-		if err == nil {
-			var rec custody.File
-			rec, err = e.files.write(ctx, tw, pd)
-			e.addRecord(rec)
-			if err != nil {
-				cancel()
-			}
-		} else {
+	err, stuck := f.archive(ctx, e, ch)
+	if err != nil { // the tar or the store failed: the artifact ends
+		cancel()
+		for pd := range ch {
 			pd.release()
 		}
-		e.files.resetStall(ctx, stall)
+		return err
+	}
+	if stuck {
+		cancel()
+		go func() { // whatever the walk still hands over
+			for pd := range ch {
+				pd.release()
+			}
+		}()
+		p := "?"
+		if s := at.Load(); s != nil {
+			p = *s
+		}
+		e.Fail("the walk did not move for %s at %s (a read stuck, e.g. on a dead network mount): abandoned there; what it had not reached is not recorded", e.files.stallAfter(), p)
+		return nil
 	}
 	res := <-done
 	switch {
-	case err != nil:
-		return err
 	case res.err != nil && timedOut(ctx):
 		e.Fail("walk stopped at --source-timeout: what it had not reached is not recorded")
 	case res.err != nil:
@@ -130,6 +111,33 @@ func (f *Files) Collect(ctx context.Context, e *Emitter) error {
 		e.Warn("no file matched %s", strings.Join(f.Describe().Sources, ", "))
 	}
 	return nil
+}
+
+// archive is the second stage: it writes what ch hands over into the tar,
+// in order, until ch closes, the tar fails (err), or the walk stalls
+// (stuck).
+func (f *Files) archive(ctx context.Context, e *Emitter, ch <-chan *pending) (err error, stuck bool) {
+	tw := e.tarWriter()
+	stall := e.files.stallTimer(ctx)
+	defer stall.Stop()
+	for {
+		var pd *pending
+		var ok bool
+		select {
+		case pd, ok = <-ch:
+		case <-stall.C:
+			return nil, true
+		}
+		if !ok {
+			return nil, false
+		}
+		rec, err := e.files.write(ctx, tw, pd)
+		e.addRecord(rec)
+		if err != nil {
+			return err, false
+		}
+		e.files.resetStall(ctx, stall)
+	}
 }
 
 // walk is the first stage: it hands prepared files to ch, then its result

@@ -106,19 +106,8 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 		}
 		var st Planned
 		switch {
-		case a.Live == "deleted":
-			src := &Deleted{Name: a.Name}
-			st.Source, st.Desc = src, src.Describe()
-			if goos != "linux" {
-				st.Source, st.Skip = nil, "live source \"deleted\" reads /proc, which "+goos+" does not have"
-			}
 		case a.Live != "":
-			st.Desc = Description{Name: a.Name, Kind: "live", Format: "jsonl", Sources: []string{a.Live}, Method: "go (gopsutil, /proc or OS API)"}
-			if fn, ok := o.Live(a.Live); ok {
-				st.Source = &Stream{Desc: st.Desc, Fn: fn}
-			} else {
-				st.Skip = fmt.Sprintf("live source %q is not available on %s", a.Live, goos)
-			}
+			st = planLive(a, o, goos)
 		case a.Files != nil:
 			paths, err := exp(a.Files.Paths)
 			if err != nil {
@@ -168,6 +157,25 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 		return rank(steps[i].Desc.Kind) < rank(steps[j].Desc.Kind)
 	})
 	return steps, nil
+}
+
+// planLive plans a live source: the platform's, or deleted (a tar of
+// files, taken here).
+func planLive(a profiles.Artifact, o PlanOptions, goos string) Planned {
+	if a.Live == "deleted" {
+		src := &Deleted{Name: a.Name}
+		if goos != "linux" {
+			return Planned{Desc: src.Describe(), Skip: "live source \"deleted\" reads /proc, which " + goos + " does not have"}
+		}
+		return Planned{Source: src, Desc: src.Describe()}
+	}
+	st := Planned{Desc: Description{Name: a.Name, Kind: "live", Format: "jsonl", Sources: []string{a.Live}, Method: "go (gopsutil, /proc or OS API)"}}
+	if fn, ok := o.Live(a.Live); ok {
+		st.Source = &Stream{Desc: st.Desc, Fn: fn}
+	} else {
+		st.Skip = fmt.Sprintf("live source %q is not available on %s", a.Live, goos)
+	}
+	return st
 }
 
 // linkPolicy is a profile's links: value (validated by profiles).

@@ -46,87 +46,101 @@ func (t *target) close() {
 // resolve follows the link name below d to what it finally leads to.
 func resolve(d *Dir, name string) (*target, error) { return resolveFrom(d, []string{name}) }
 
+// resolver is one resolution under way: where it is, and the file it
+// reached if the last name was not a directory.
+type resolver struct {
+	t        *target
+	cur      *Dir
+	file     *custody.File
+	fileName string
+	fileDir  *Dir
+}
+
+func (r *resolver) here() string {
+	if r.file != nil {
+		return join(r.fileDir.path, r.fileName)
+	}
+	return r.cur.path
+}
+
 // resolveFrom follows the names comps from d, and every link on the way.
 func resolveFrom(d *Dir, comps []string) (*target, error) {
-	t := &target{}
-	cur := d
-	var file *custody.File
-	var fileName string
-	var fileDir *Dir
-	here := func() string {
-		if file != nil {
-			return join(fileDir.path, fileName)
-		}
-		return cur.path
-	}
+	r := &resolver{t: &target{}, cur: d}
 	for len(comps) > 0 {
 		c := comps[0]
 		comps = comps[1:]
-		if i, ok := strings.CutPrefix(c, "\x00"); ok { // the end of a hop's text
-			n, _ := strconv.Atoi(i)
-			t.hops[n].target = here()
-			continue
-		}
-		if c == "" || c == "." {
-			continue
-		}
-		if file != nil {
-			t.close()
-			return nil, &fs.PathError{Op: "resolve", Path: here() + "/" + c, Err: syscall.ENOTDIR}
-		}
-		if c == ".." {
-			if cur.parent != nil {
-				cur = cur.parent
-			}
-			continue
-		}
-		rec, err := cur.lstat(c)
+		next, err := r.step(c)
 		if err != nil {
-			t.close()
+			r.t.close()
 			return nil, err
 		}
-		switch rec.Type {
-		case "symlink":
-			if len(t.hops) >= maxHops {
-				t.close()
-				return nil, &fs.PathError{Op: "resolve", Path: join(cur.path, c), Err: syscall.ELOOP}
-			}
-			text, err := cur.readlink(c)
-			if err != nil {
-				t.close()
-				return nil, err
-			}
-			t.hops = append(t.hops, hop{path: join(cur.path, c), text: text, rec: rec})
-			start, next, err := t.linkStart(cur, text)
-			if err != nil {
-				t.close()
-				return nil, err
-			}
-			cur = start
-			comps = append(append(next, "\x00"+strconv.Itoa(len(t.hops)-1)), comps...)
-		case "dir":
-			sub, err := cur.openDir(c)
-			if err != nil {
-				t.close()
-				return nil, err
-			}
-			t.opened = append(t.opened, sub)
-			cur = sub
-		default:
-			file, fileName, fileDir = &rec, c, cur
-		}
+		comps = append(next, comps...)
 	}
-	if file != nil {
-		t.path, t.rec, t.parent, t.name = join(fileDir.path, fileName), *file, fileDir, fileName
+	t := r.t
+	if r.file != nil {
+		t.path, t.rec, t.parent, t.name = r.here(), *r.file, r.fileDir, r.fileName
 		return t, nil
 	}
-	rec, err := cur.self()
+	rec, err := r.cur.self()
 	if err != nil {
 		t.close()
 		return nil, err
 	}
-	t.path, t.rec, t.dir, t.parent = cur.path, rec, cur, cur.parent
+	t.path, t.rec, t.dir, t.parent = r.cur.path, rec, r.cur, r.cur.parent
 	return t, nil
+}
+
+// step takes one name; a link gives back the names of its text, then a
+// marker ("\x00" and the hop's index) that notes where it led.
+func (r *resolver) step(c string) ([]string, error) {
+	t := r.t
+	if i, ok := strings.CutPrefix(c, "\x00"); ok {
+		n, _ := strconv.Atoi(i)
+		t.hops[n].target = r.here()
+		return nil, nil
+	}
+	switch {
+	case c == "" || c == ".":
+		return nil, nil
+	case r.file != nil:
+		return nil, &fs.PathError{Op: "resolve", Path: r.here() + "/" + c, Err: syscall.ENOTDIR}
+	case c == "..":
+		if r.cur.parent != nil {
+			r.cur = r.cur.parent
+		}
+		return nil, nil
+	}
+	rec, err := r.cur.lstat(c)
+	if err != nil {
+		return nil, err
+	}
+	switch rec.Type {
+	case "symlink":
+		if len(t.hops) >= maxHops {
+			return nil, &fs.PathError{Op: "resolve", Path: join(r.cur.path, c), Err: syscall.ELOOP}
+		}
+		text, err := r.cur.readlink(c)
+		if err != nil {
+			return nil, err
+		}
+		t.hops = append(t.hops, hop{path: join(r.cur.path, c), text: text, rec: rec})
+		start, next, err := t.linkStart(r.cur, text)
+		if err != nil {
+			return nil, err
+		}
+		r.cur = start
+		return append(next, "\x00"+strconv.Itoa(len(t.hops)-1)), nil
+	case "dir":
+		sub, err := r.cur.openDir(c)
+		if err != nil {
+			return nil, err
+		}
+		t.opened = append(t.opened, sub)
+		r.cur = sub
+	default:
+		r.file, r.fileName, r.fileDir = &rec, c, r.cur
+	}
+	return nil, nil
 }
 
 // linkStart is where a link's text starts from (d for a relative link, a

@@ -296,6 +296,8 @@ func (w *walker) report(p string, e *Entry) error {
 }
 
 // link reports the link name of d and, under Follow, takes its target.
+// The link is reported once; going through it again (for another pattern)
+// takes the target again, where that was not taken already.
 func (w *walker) link(d *Dir, name string, rest []string, rec *custody.File) error {
 	p := join(d.path, name)
 	if rec == nil {
@@ -313,34 +315,52 @@ func (w *walker) link(d *Dir, name string, rest []string, rec *custody.File) err
 	}
 	first := !w.vis.paths[p]
 	w.vis.paths[p] = true
-	l := &Link{}
-	e := &Entry{Path: p, Kind: KindLink, Link: l, rec: rec, dir: d, name: name}
-	text, err := d.readlink(name)
-	if err != nil {
-		l.Why = ErrText(err)
-		return w.reportLink(first, e)
-	}
-	l.Text = text
-	if w.opt.Links == Record {
-		return w.reportLink(first, e)
-	}
-	t, err := resolve(d, name)
-	if err != nil {
-		l.Why = unresolved(err)
+	e := &Entry{Path: p, Kind: KindLink, Link: &Link{}, rec: rec, dir: d, name: name}
+	t := w.follow(e)
+	if t == nil {
 		return w.reportLink(first, e)
 	}
 	defer t.close()
+	if err := w.reportLink(first, e); err != nil {
+		return err
+	}
+	return w.takeTarget(t, rest)
+}
+
+// follow reads the link's text and, under Follow, resolves it: the target
+// when the walk may go there, else nil with the reason in e.Link.Why.
+func (w *walker) follow(e *Entry) *target {
+	l := e.Link
+	text, err := e.dir.readlink(e.name)
+	if err != nil {
+		l.Why = ErrText(err)
+		return nil
+	}
+	l.Text = text
+	if w.opt.Links == Record {
+		return nil
+	}
+	t, err := resolve(e.dir, e.name)
+	if err != nil {
+		l.Why = unresolved(err)
+		return nil
+	}
 	l.Why = t.refusal()
 	if l.Why == "" && w.excluded(t.path) {
 		l.Why = "not followed: its target " + custody.EscapePath(t.path) + " is excluded by the profile"
 	}
 	if l.Why != "" {
-		return w.reportLink(first, e)
+		t.close()
+		return nil
 	}
 	l.Target = t.path
-	if err := w.reportLink(first, e); err != nil {
-		return err
-	}
+	return t
+}
+
+// takeTarget reports the links passed after the first, then the target: a
+// file itself, a directory matched against rest (its tree when rest is
+// empty).
+func (w *walker) takeTarget(t *target, rest []string) error {
 	for _, h := range t.hops[1:] {
 		hr := h.rec
 		if err := w.report(h.path, &Entry{Path: h.path, Kind: KindLink, rec: &hr, Link: &Link{Text: h.text, Target: h.target}}); err != nil {

@@ -138,81 +138,89 @@ func (t *Writer) WriteHeader(h *Header) error {
 // appendHeaders appends the PAX extended header (when one is needed) and
 // the ustar header of an entry holding stored bytes.
 func (t *Writer) appendHeaders(b []byte, h *Header, stored int64, sparse bool) []byte {
-	// The extended records, in the sorted order archive/tar uses; GNU
-	// sparse records first, as GNU tar writes them.
-	rec := t.rec[:0]
-	name, link := h.Name, h.Linkname
+	u := ustar{name: h.Name, link: h.Linkname, uid: int64(h.Uid), gid: int64(h.Gid), size: stored}
 	if sparse {
-		rec = paxRecord(rec, "GNU.sparse.major", "1")
-		rec = paxRecord(rec, "GNU.sparse.minor", "0")
-		rec = paxRecord(rec, "GNU.sparse.name", name)
-		rec = paxRecord(rec, "GNU.sparse.realsize", strconv.FormatInt(h.Size, 10))
-		name = sparseName(name)
+		u.name = sparseName(h.Name)
 	}
-	rec = paxTime(rec, "atime", h.AccessTime)
-	rec = paxTime(rec, "ctime", h.ChangeTime)
-	uid, gid := int64(h.Uid), int64(h.Gid)
-	if gid < 0 || gid > 07777777 {
-		rec = paxRecord(rec, "gid", strconv.FormatInt(gid, 10))
-		gid = 0
-	}
-	if !utf8.ValidString(h.Name) || !utf8.ValidString(h.Linkname) {
-		rec = paxRecord(rec, "hdrcharset", "BINARY")
-	}
-	if !ustarSafe(link) {
-		rec = paxRecord(rec, "linkpath", link)
-		link = ""
-	}
-	rec = paxTime(rec, "mtime", h.ModTime)
-	full := name
-	if !ustarSafe(name) {
-		rec = paxRecord(rec, "path", name)
-		name = ""
-	}
-	if stored > 077777777777 {
-		rec = paxRecord(rec, "size", strconv.FormatInt(stored, 10))
-	}
-	if uid < 0 || uid > 07777777 {
-		rec = paxRecord(rec, "uid", strconv.FormatInt(uid, 10))
-		uid = 0
-	}
-	t.rec = rec
-	if len(rec) > 0 {
+	t.rec = t.records(t.rec[:0], h, &u, sparse)
+	if len(t.rec) > 0 {
 		var xb [blockSize]byte
 		copy(xb[0:100], "PaxHeaders.0/entry")
 		octal(xb[100:108], 0o644)
 		octal(xb[108:116], 0)
 		octal(xb[116:124], 0)
-		octal(xb[124:136], int64(len(rec)))
+		octal(xb[124:136], int64(len(t.rec)))
 		octal(xb[136:148], 0)
 		xb[156] = typeXHeader
 		copy(xb[257:265], "ustar\x0000")
 		checksum(xb[:])
-		b = append(append(b, xb[:]...), rec...)
-		if r := len(rec) % blockSize; r != 0 {
+		b = append(append(b, xb[:]...), t.rec...)
+		if r := len(t.rec) % blockSize; r != 0 {
 			b = append(b, zeroBlock[:blockSize-r]...)
 		}
 	}
 	var hb [blockSize]byte
-	copy(hb[0:100], ustarFallback(name, full))
+	copy(hb[0:100], ustarFallback(u.name, u.full))
 	octal(hb[100:108], h.Mode&07777)
-	octal(hb[108:116], uid)
-	octal(hb[116:124], gid)
-	if stored > 077777777777 {
-		octal(hb[124:136], 0)
-	} else {
-		octal(hb[124:136], stored)
-	}
+	octal(hb[108:116], u.uid)
+	octal(hb[116:124], u.gid)
+	octal(hb[124:136], u.size)
 	mt := h.ModTime.Unix()
 	if mt < 0 || mt > 077777777777 {
 		mt = 0 // the PAX record has it
 	}
 	octal(hb[136:148], mt)
 	hb[156] = h.Typeflag
-	copy(hb[157:257], ustarFallback(link, h.Linkname))
+	copy(hb[157:257], ustarFallback(u.link, h.Linkname))
 	copy(hb[257:265], "ustar\x0000")
 	checksum(hb[:])
 	return append(b, hb[:]...)
+}
+
+// ustar is what the ustar header holds: a field a PAX record carries is
+// emptied (names) or zeroed (numbers) there.
+type ustar struct {
+	name, full, link string
+	uid, gid, size   int64
+}
+
+// records appends the PAX records an entry needs, in the sorted order
+// archive/tar uses, GNU sparse records first as GNU tar writes them.
+func (t *Writer) records(rec []byte, h *Header, u *ustar, sparse bool) []byte {
+	if sparse {
+		rec = paxRecord(rec, "GNU.sparse.major", "1")
+		rec = paxRecord(rec, "GNU.sparse.minor", "0")
+		rec = paxRecord(rec, "GNU.sparse.name", h.Name)
+		rec = paxRecord(rec, "GNU.sparse.realsize", strconv.FormatInt(h.Size, 10))
+	}
+	rec = paxTime(rec, "atime", h.AccessTime)
+	rec = paxTime(rec, "ctime", h.ChangeTime)
+	if u.gid < 0 || u.gid > 07777777 {
+		rec = paxRecord(rec, "gid", strconv.FormatInt(u.gid, 10))
+		u.gid = 0
+	}
+	if !utf8.ValidString(h.Name) || !utf8.ValidString(h.Linkname) {
+		rec = paxRecord(rec, "hdrcharset", "BINARY")
+	}
+	if !ustarSafe(u.link) {
+		rec = paxRecord(rec, "linkpath", u.link)
+		u.link = ""
+	}
+	rec = paxTime(rec, "mtime", h.ModTime)
+	u.full = u.name
+	if !ustarSafe(u.name) {
+		rec = paxRecord(rec, "path", u.name)
+		u.name = ""
+	}
+	if u.size > 077777777777 {
+		rec = paxRecord(rec, "size", strconv.FormatInt(u.size, 10))
+		u.size = 0
+	}
+	if u.uid < 0 || u.uid > 07777777 {
+		rec = paxRecord(rec, "uid", strconv.FormatInt(u.uid, 10))
+		u.uid = 0
+	}
+	return rec
 }
 
 // Write writes content of the current entry; more than the header said is
