@@ -64,7 +64,9 @@ func DeletedFiles(ctx context.Context) ([]Held, error) {
 }
 
 // gone tells a link to a file whose name was removed.
-func gone(l string) bool { return strings.HasSuffix(l, " (deleted)") || strings.HasPrefix(l, "/memfd:") }
+func gone(l string) bool {
+	return strings.HasSuffix(l, " (deleted)") || strings.HasPrefix(l, "/memfd:")
+}
 
 func sortInts(a []int) {
 	for i := 1; i < len(a); i++ {

@@ -21,7 +21,7 @@ import (
 type Unit struct {
 	Name       string     `json:"name"`
 	Path       string     `json:"path"`
-	Kind       string     `json:"kind"` // service, timer, socket, path, ...
+	Kind       string     `json:"kind"`             // service, timer, socket, path, ...
 	Type       string     `json:"type,omitempty"`   // symlink, or what else when not a regular file
 	Link       string     `json:"link,omitempty"`   // a link's text
 	Target     string     `json:"target,omitempty"` // what it leads to (its own line, when a unit)
