@@ -34,24 +34,12 @@ type Content struct {
 // FIFO or device never opened. Sources that read configuration or state
 // from files (crontabs, unit files, utmp, env.php) use it.
 func ReadFile(path string, max int64) (*Content, error) {
-	t, root, err := lookup(path)
-	if err != nil {
-		return nil, err
-	}
-	defer root.close()
-	defer t.close()
-	if t.dir != nil {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: syscall.EISDIR}
-	}
-	if t.rec.Type != "file" {
-		return nil, &NotRegularError{Rec: t.rec}
-	}
-	f, err := t.parent.openFile(t.name)
+	f, via, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	c := &Content{Rec: f.Record(), Via: hops(t)}
+	c := &Content{Rec: f.Record(), Via: via}
 	c.Rec.Method = f.Method()
 	c.Data, err = io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
@@ -61,6 +49,32 @@ func ReadFile(path string, max int64) (*Content, error) {
 		c.Data, c.Truncated = c.Data[:max], true
 	}
 	return c, nil
+}
+
+// Open opens the regular file at path for reading as ReadFile reads it,
+// and says which links it went through.
+func Open(path string) (*File, []Hop, error) {
+	t, root, err := lookup(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer root.close()
+	defer t.close()
+	if t.dir != nil {
+		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: syscall.EISDIR}
+	}
+	if t.rec.Type != "file" {
+		return nil, nil, &NotRegularError{Rec: t.rec}
+	}
+	f, err := t.parent.openFile(t.name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if got := f.Record(); got.Inode != t.rec.Inode || got.Device != t.rec.Device {
+		f.Close()
+		return nil, nil, fmt.Errorf("%w: %s", ErrChanged, path)
+	}
+	return f, hops(t), nil
 }
 
 // Stat records what path names, following links as ReadFile does.

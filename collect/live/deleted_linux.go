@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -52,7 +53,7 @@ func DeletedFiles(ctx context.Context) ([]Held, error) {
 				nums = append(nums, n)
 			}
 		}
-		sortInts(nums)
+		sort.Ints(nums)
 		for _, n := range nums {
 			p := filepath.Join(dir, "fd", strconv.Itoa(n))
 			if l, err := os.Readlink(p); err == nil && gone(l) && strings.HasPrefix(l, "/") {
@@ -66,12 +67,4 @@ func DeletedFiles(ctx context.Context) ([]Held, error) {
 // gone tells a link to a file whose name was removed.
 func gone(l string) bool {
 	return strings.HasSuffix(l, " (deleted)") || strings.HasPrefix(l, "/memfd:")
-}
-
-func sortInts(a []int) {
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && a[j] < a[j-1]; j-- {
-			a[j], a[j-1] = a[j-1], a[j]
-		}
-	}
 }
