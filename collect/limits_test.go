@@ -225,3 +225,30 @@ func TestStuckReadCostsOneFile(t *testing.T) {
 	}
 	verifyOK(t, st, m, id)
 }
+
+// A file's holes are not read, so they spend no byte budget: a 1 GiB file
+// with 4 KiB of data is taken under --max-artifact 1MiB, stored sparse.
+func TestHolesSpendNoBudget(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "lastlog")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt(bytes.Repeat([]byte{7}, 4096), 512<<20)
+	f.Truncate(1 << 30)
+	f.Close()
+	pl, st, id := newPipeline(t)
+	pl.Limits = &Limits{MaxArtifact: 1 << 20}
+	pl.Files = &FileReader{Limits: pl.Limits}
+	src := &Files{Name: "logs", Patterns: []string{p}}
+	m := runCollection(t, pl, []Planned{{Source: src, Desc: src.Describe()}})
+	r := m.Artifacts[0].Files[0]
+	if r.Holes == 0 {
+		t.Skipf("no holes on this file system: %+v", r)
+	}
+	if !r.Stored || r.Read != 1<<30 || r.Holes != 1<<30-4096 || r.Note != "" || m.Artifacts[0].Plain.Size > 64<<10 {
+		t.Errorf("sparse lastlog: %+v, plaintext %d bytes", r, m.Artifacts[0].Plain.Size)
+	}
+	verifyOK(t, st, m, id)
+}

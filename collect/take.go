@@ -127,7 +127,13 @@ func (r *FileReader) prepare(e *hostfile.Entry, opt FileOptions, budget *artifac
 // it to stream.
 func (r *FileReader) prepareOpen(f evidence, opt FileOptions, budget *artifactBudget) *pending {
 	p := &pending{opt: opt, rec: f.Record()}
-	if why := r.limit(p.rec, opt, budget); why != "" {
+	data := p.rec.Size // what reading it costs: its holes are not read
+	if p.rec.Size > smallMax && opt.Redact == "" {
+		if p.ext = f.DataExtents(); p.ext != nil {
+			data = p.rec.Size - hostfile.Holes(p.rec.Size, p.ext)
+		}
+	}
+	if why := r.limit(p.rec, data, opt, budget); why != "" {
 		f.Close()
 		p.rec.Note = addNote(p.rec.Note, why)
 		return p
@@ -164,8 +170,8 @@ func notOpened(e *hostfile.Entry, err error) custody.File {
 
 // limit says why a file is recorded and not read, or "": the profile's
 // size cap, the --since/--until window of logs, the artifact's and the
-// collection's byte budgets.
-func (r *FileReader) limit(rec custody.File, opt FileOptions, budget *artifactBudget) string {
+// collection's byte budgets (which data bytes spend; holes are not read).
+func (r *FileReader) limit(rec custody.File, data int64, opt FileOptions, budget *artifactBudget) string {
 	if opt.MaxSize > 0 && rec.Size > opt.MaxSize {
 		return fmt.Sprintf("larger than the size cap of %d bytes: recorded, not read", opt.MaxSize)
 	}
@@ -175,10 +181,10 @@ func (r *FileReader) limit(rec custody.File, opt FileOptions, budget *artifactBu
 			return why
 		}
 	}
-	if why := budget.take(rec.Size); why != "" {
+	if why := budget.take(data); why != "" {
 		return why
 	}
-	if why := r.Limits.reserve(rec.Size); why != "" {
+	if why := r.Limits.reserve(data); why != "" {
 		budget.skip()
 		return why
 	}
@@ -195,10 +201,7 @@ func (r *FileReader) readOpen(p *pending, f evidence) *pending {
 		return p
 	}
 	if rec.Size > smallMax || (r.Limits != nil && r.Limits.ReadRate != nil) {
-		p.kind, p.f = pendStream, f
-		if rec.Size > smallMax {
-			p.ext = f.DataExtents()
-		}
+		p.kind, p.f = pendStream, f // with p.ext, where prepareOpen found holes
 		return p
 	}
 	// A small file: read it whole now, and hash it. Asking for one byte
