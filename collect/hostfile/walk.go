@@ -345,6 +345,13 @@ func (w *walker) follow(e *Entry) *target {
 		l.Why = unresolved(err)
 		return nil
 	}
+	if len(t.hops) == 0 || t.hops[0].text != text {
+		// Swapped between the lstat and the resolution: what is there now
+		// is not what was recorded.
+		t.close()
+		l.Why = "not followed: it changed while walked (swapped for another link or a directory)"
+		return nil
+	}
 	l.Why = t.refusal()
 	if l.Why == "" && w.excluded(t.path) {
 		l.Why = "not followed: its target " + custody.EscapePath(t.path) + " is excluded by the profile"
