@@ -225,7 +225,7 @@ func TestWalkSwapRace(t *testing.T) {
 	defer func() { close(stop); <-done }()
 	links, files := 0, 0
 	defer func() { t.Logf("met the link %d times, read %d files", links, files) }()
-	for run := 0; run < 30; run++ {
+	for run := 0; run < 300; run++ {
 		err := Walk(context.Background(), []string{root + "/www"}, WalkOptions{}, func(e *Entry) error {
 			if e.Link != nil {
 				links++
