@@ -124,6 +124,18 @@ type walker struct {
 	vis   *Visited
 	fn    func(*Entry) error
 	depth int
+	swaps int // entries taken again because they changed while walked
+}
+
+// again takes an entry again as what it became while walked. Something
+// that keeps changing under the walk is reported, not chased.
+func (w *walker) again(d *Dir, name string, kind Kind, rest []string) error {
+	if w.swaps >= 8 {
+		return w.fn(&Entry{Path: join(d.path, name), Err: errors.New("kept changing while walked: not taken")})
+	}
+	w.swaps++
+	defer func() { w.swaps-- }()
+	return w.child(d, name, kind, rest)
 }
 
 func (w *walker) excluded(p string) bool {
@@ -238,7 +250,7 @@ func (w *walker) intoDir(d *Dir, name string, rest []string) error {
 			// there now, as that.
 			r, lerr := d.lstat(name)
 			if lerr == nil && r.Type != "dir" {
-				return w.child(d, name, kindOf(r.Type), rest)
+				return w.again(d, name, kindOf(r.Type), rest)
 			}
 		}
 		if errors.Is(err, fs.ErrNotExist) {
@@ -311,7 +323,7 @@ func (w *walker) link(d *Dir, name string, rest []string, rec *custody.File) err
 		rec = &r
 	}
 	if rec.Type != "symlink" { // no longer a link: take what is there
-		return w.child(d, name, kindOf(rec.Type), rest)
+		return w.again(d, name, kindOf(rec.Type), rest)
 	}
 	first := !w.vis.paths[p]
 	w.vis.paths[p] = true
