@@ -1,16 +1,21 @@
 package hostfile
 
-import "sort"
+import (
+	"sort"
 
-// Dir is a directory of the host held open (on Linux, an O_PATH
-// descriptor): what is below it is reached from it, one name at a time,
-// so a directory renamed or swapped for a link after it was opened does
-// not redirect the walk.
+	"github.com/custos-ir/custos/custody"
+)
+
+// Dir is a directory of the host held open (on Linux, a descriptor):
+// what is below it is reached from it, one name at a time, so a directory
+// renamed or swapped for a link after it was opened does not redirect the
+// walk.
 type Dir struct {
 	path   string // raw, as walked
 	parent *Dir   // nil for a root
 	id     fileID
 	uid    uint32
+	rec    custody.File // as it was when opened
 	h      dirHandle
 }
 

@@ -9,25 +9,42 @@ import (
 	"github.com/custos-ir/custos/custody"
 )
 
-type dirHandle struct{ fd int }
+// dirHandle is a directory's descriptor: open for reading (listing), or
+// O_PATH when only passing through is allowed (a directory with x but not
+// r permission, for a collector that is not root).
+type dirHandle struct {
+	fd       int
+	readable bool
+	listed   bool // its offset is past the start
+}
 
-// openRoot opens a directory named by an absolute path that holds no link
-// (the root of a walk): RESOLVE_NO_SYMLINKS where openat2 exists, else
-// one component at a time.
+// dirFlags open a directory to list it: no link followed (O_NOFOLLOW
+// refuses one with ELOOP), no access time changed by listing (O_NOATIME,
+// granted to the owner and root).
+const dirFlags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+
+// openRoot opens the root of a walk ("/").
 func openRoot(path string) (*Dir, error) {
-	fd, err := openPath(path)
+	return openDirAt(unix.AT_FDCWD, path, path, nil)
+}
+
+// openDirAt opens the directory name below dirfd, readable where allowed,
+// else for passing through only.
+func openDirAt(dirfd int, name, path string, parent *Dir) (*Dir, error) {
+	readable := true
+	fd, err := unix.Openat(dirfd, name, dirFlags|unix.O_NOATIME, 0)
+	if err == unix.EPERM {
+		fd, err = unix.Openat(dirfd, name, dirFlags, 0)
+	}
+	if err == unix.EACCES {
+		// O_PATH|O_NOFOLLOW would hand back a link itself, which
+		// O_DIRECTORY then refuses (ENOTDIR): still no link followed.
+		readable = false
+		fd, err = unix.Openat(dirfd, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	}
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	return newDir(fd, path, nil)
-}
-
-func openPath(path string) (int, error) {
-	const flags = unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
-	return unix.Open(path, flags|unix.O_NOFOLLOW, 0)
-}
-
-func newDir(fd int, path string, parent *Dir) (*Dir, error) {
 	rec, _, err := statAt(fd, "", path)
 	if err != nil {
 		unix.Close(fd)
@@ -37,7 +54,8 @@ func newDir(fd int, path string, parent *Dir) (*Dir, error) {
 		unix.Close(fd)
 		return nil, &fs.PathError{Op: "open", Path: path, Err: unix.ENOTDIR}
 	}
-	return &Dir{path: path, parent: parent, id: fileID{dev: rec.Device, ino: rec.Inode}, uid: rec.UID, h: dirHandle{fd}}, nil
+	return &Dir{path: path, parent: parent, id: fileID{dev: rec.Device, ino: rec.Inode}, uid: rec.UID, rec: rec,
+		h: dirHandle{fd: fd, readable: readable}}, nil
 }
 
 func (d *Dir) close() {
@@ -60,37 +78,28 @@ func (d *Dir) lstat(name string) (custody.File, error) {
 	return rec, err
 }
 
-// self records d itself.
-func (d *Dir) self() (custody.File, error) {
-	rec, _, err := statAt(d.h.fd, "", d.path)
-	return rec, err
-}
+// self records d itself, as it was when opened.
+func (d *Dir) self() (custody.File, error) { return d.rec, nil }
 
-// openDir opens the directory name below d. A link is not followed: with
-// O_PATH|O_NOFOLLOW the kernel would hand back the link itself, which
-// O_DIRECTORY then refuses (ENOTDIR).
+// openDir opens the directory name below d, not following a link.
 func (d *Dir) openDir(name string) (*Dir, error) {
-	path := join(d.path, name)
-	fd, err := unix.Openat(d.h.fd, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
-	}
-	return newDir(fd, path, d)
+	return openDirAt(d.h.fd, name, join(d.path, name), d)
 }
 
-// list reads d's names, sorted, with the types the listing gives. The
-// directory is opened for reading with O_NOATIME where allowed: listing it
-// does not change its access time.
+// list reads d's names, sorted, with the types the listing gives; the
+// directory was opened with O_NOATIME where allowed, so listing it does not
+// change its access time.
 func (d *Dir) list() ([]dirent, error) {
-	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
-	fd, err := unix.Openat(d.h.fd, ".", flags|unix.O_NOATIME, 0)
-	if err == unix.EPERM {
-		fd, err = unix.Openat(d.h.fd, ".", flags, 0)
+	if !d.h.readable {
+		return nil, &fs.PathError{Op: "open", Path: d.path, Err: unix.EACCES}
 	}
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: d.path, Err: err}
+	fd := d.h.fd
+	if d.h.listed {
+		if _, err := unix.Seek(fd, 0, unix.SEEK_SET); err != nil {
+			return nil, &fs.PathError{Op: "seek", Path: d.path, Err: err}
+		}
 	}
-	defer unix.Close(fd)
+	d.h.listed = true
 	var out []dirent
 	buf := make([]byte, 32<<10)
 	for {

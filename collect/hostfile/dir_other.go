@@ -25,7 +25,7 @@ func openRoot(path string) (*Dir, error) {
 	if rec.Type != "dir" {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.ENOTDIR}
 	}
-	return &Dir{path: path, id: idOf(path, rec), uid: rec.UID}, nil
+	return &Dir{path: path, id: idOf(path, rec), uid: rec.UID, rec: rec}, nil
 }
 
 func (d *Dir) close() {}
@@ -39,7 +39,7 @@ func join(dir, name string) string {
 
 func (d *Dir) lstat(name string) (custody.File, error) { return lstatRecord(join(d.path, name)) }
 
-func (d *Dir) self() (custody.File, error) { return lstatRecord(d.path) }
+func (d *Dir) self() (custody.File, error) { return d.rec, nil }
 
 func (d *Dir) openDir(name string) (*Dir, error) {
 	path := join(d.path, name)
@@ -50,7 +50,7 @@ func (d *Dir) openDir(name string) (*Dir, error) {
 	if rec.Type != "dir" {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.ENOTDIR}
 	}
-	return &Dir{path: path, parent: d, id: idOf(path, rec), uid: rec.UID}, nil
+	return &Dir{path: path, parent: d, id: idOf(path, rec), uid: rec.UID, rec: rec}, nil
 }
 
 func (d *Dir) list() ([]dirent, error) {

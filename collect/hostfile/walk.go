@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io/fs"
 	"path"
 	"path/filepath"
@@ -38,8 +39,35 @@ type WalkOptions struct {
 // Visited remembers what walks reported.
 type Visited struct {
 	trees   map[fileID]bool // directories whose tree was walked
-	paths   map[string]bool // entries reported, raw paths
+	paths   pathSet         // entries reported
 	through map[throughKey]bool
+}
+
+// pathSet holds paths as 128 bits of two randomly seeded hashes, a fifth of
+// the memory of the paths themselves; a collision (about 1 in 10^26 for a
+// million paths, and unforgeable without the seeds) would drop an entry.
+type pathSet struct {
+	seeds [2]maphash.Seed
+	m     map[[2]uint64]struct{}
+}
+
+func (s *pathSet) key(p string) [2]uint64 {
+	return [2]uint64{maphash.String(s.seeds[0], p), maphash.String(s.seeds[1], p)}
+}
+
+func (s *pathSet) has(p string) bool {
+	_, ok := s.m[s.key(p)]
+	return ok
+}
+
+// add reports whether p was not in the set.
+func (s *pathSet) add(p string) bool {
+	k := s.key(p)
+	if _, ok := s.m[k]; ok {
+		return false
+	}
+	s.m[k] = struct{}{}
+	return true
 }
 
 // throughKey is a directory entered with the rest of a pattern to match
@@ -51,7 +79,8 @@ type throughKey struct {
 
 // NewVisited returns an empty record of what was walked.
 func NewVisited() *Visited {
-	return &Visited{trees: map[fileID]bool{}, paths: map[string]bool{}, through: map[throughKey]bool{}}
+	return &Visited{trees: map[fileID]bool{}, through: map[throughKey]bool{},
+		paths: pathSet{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, m: map[[2]uint64]struct{}{}}}
 }
 
 // Link is what a walk learned about a symlink it met.
@@ -300,10 +329,9 @@ func (w *walker) tree(d *Dir) error {
 
 // report hands an entry to fn once.
 func (w *walker) report(p string, e *Entry) error {
-	if w.vis.paths[p] {
+	if !w.vis.paths.add(p) {
 		return nil
 	}
-	w.vis.paths[p] = true
 	return w.fn(e)
 }
 
@@ -325,8 +353,7 @@ func (w *walker) link(d *Dir, name string, rest []string, rec *custody.File) err
 	if rec.Type != "symlink" { // no longer a link: take what is there
 		return w.again(d, name, kindOf(rec.Type), rest)
 	}
-	first := !w.vis.paths[p]
-	w.vis.paths[p] = true
+	first := w.vis.paths.add(p)
 	e := &Entry{Path: p, Kind: KindLink, Link: &Link{}, rec: rec, dir: d, name: name}
 	t := w.follow(e)
 	if t == nil {
