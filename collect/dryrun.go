@@ -77,6 +77,8 @@ func DryRun(ctx context.Context, st Planned) Estimate {
 		return Estimate{Note: fmt.Sprintf("database dump, credentials from %s", s.Describe().Sources[0])}
 	case *Stream:
 		return Estimate{Note: "live state"}
+	case *Deleted:
+		return Estimate{Note: "live state: deleted files still held by processes, copied through /proc"}
 	}
 	return Estimate{}
 }
