@@ -26,21 +26,21 @@ func TestEmbeddedProfilesLoad(t *testing.T) {
 func TestLoadRejects(t *testing.T) {
 	dir := t.TempDir()
 	cases := map[string]struct{ yaml, want string }{
-		"unknown key":    {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    live: processes\n    colour: red\n", `line 6: unknown key "colour"`},
-		"escape root":    {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    files: {paths: [/var/www/../../etc/shadow]}\n", `escapes its root`},
-		"relative":       {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    files: {paths: [etc/passwd]}\n", `not an absolute path`},
-		"duplicate":      {"name: x\nplatform: linux\nartifacts:\n  - {name: a, live: processes}\n  - {name: a, live: sockets}\n", `duplicate artifact name`},
-		"two kinds":      {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    live: processes\n    files: {paths: [/x]}\n", `exactly one of`},
-		"no kind":        {"name: x\nplatform: linux\nartifacts:\n  - name: a\n", `exactly one of`},
-		"bad name":       {"name: x\nplatform: linux\nartifacts:\n  - {name: 'A B', live: processes}\n", `name must be lowercase`},
-		"platform":       {"name: x\nplatform: beos\nartifacts: []\n", `platform "beos"`},
-		"undefined var":  {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    files: {paths: ['${root}/x']}\n", `undefined variable ${root}`},
-		"include loop":   {"name: x\nplatform: linux\ninclude: [LOOP]\nartifacts: []\n", `includes itself`},
-		"bad size":       {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    files: {paths: [/x], max_size: lots}\n", `size "lots"`},
-		"links":          {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    files: {paths: [/x], links: sometimes}\n", `links "sometimes": want follow or record`},
-		"bodyfile links": {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    bodyfile: {roots: [/x], links: never}\n", `links "never": want follow or record`},
-		"empty":          {"", "empty profile"},
-		"no name":        {"platform: linux\n", "name is required"},
+		"unknown key":   {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    live: processes\n    colour: red\n", `line 6: unknown key "colour"`},
+		"escape root":   {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    files: {paths: [/var/www/../../etc/shadow]}\n", `escapes its root`},
+		"relative":      {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    files: {paths: [etc/passwd]}\n", `not an absolute path`},
+		"duplicate":     {"name: x\nplatform: linux\nartifacts:\n  - {name: a, live: processes}\n  - {name: a, live: sockets}\n", `duplicate artifact name`},
+		"two kinds":     {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    live: processes\n    files: {paths: [/x]}\n", `exactly one of`},
+		"no kind":       {"name: x\nplatform: linux\nartifacts:\n  - name: a\n", `exactly one of`},
+		"bad name":      {"name: x\nplatform: linux\nartifacts:\n  - {name: 'A B', live: processes}\n", `name must be lowercase`},
+		"platform":      {"name: x\nplatform: beos\nartifacts: []\n", `platform "beos"`},
+		"undefined var": {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    files: {paths: ['${root}/x']}\n", `undefined variable ${root}`},
+		"include loop":  {"name: x\nplatform: linux\ninclude: [LOOP]\nartifacts: []\n", `includes itself`},
+		"bad size":      {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    files: {paths: [/x], max_size: lots}\n", `size "lots"`},
+		"links":         {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    files: {paths: [/x], links: sometimes}\n", `links "sometimes": want follow or record`},
+		"body links":    {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    bodyfile: {roots: [/x], links: never}\n", `links "never": want follow or record`},
+		"empty":         {"", "empty profile"},
+		"no name":       {"platform: linux\n", "name is required"},
 	}
 	for name, c := range cases {
 		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".yaml")
