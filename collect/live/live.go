@@ -43,13 +43,13 @@ func Lookup(name string) (Func, bool) {
 	return f, ok
 }
 
-// Taken is the live sources whose artifact is a tar of files, which the
+// taken are the live sources whose artifact is a tar of files, which the
 // collect package takes itself ("deleted": DeletedFiles copied).
-var Taken = []string{"deleted"}
+var taken = []string{"deleted"}
 
-// Names lists the sources, those in Taken included.
+// Names lists the sources, those in taken included.
 func Names() []string {
-	out := append([]string(nil), Taken...)
+	out := append([]string(nil), taken...)
 	for n := range sources {
 		out = append(out, n)
 	}

@@ -84,7 +84,7 @@ func TestSourcesProduceJSONLines(t *testing.T) {
 	for _, name := range Names() {
 		fn, ok := Lookup(name)
 		if !ok {
-			continue // taken by collect (Taken)
+			continue // taken by collect (see taken)
 		}
 		var buf bytes.Buffer
 		err := fn(context.Background(), &buf)
