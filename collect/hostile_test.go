@@ -239,3 +239,47 @@ func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// A directory swapped for a link to /etc and back while the collection
+// runs never puts /etc/shadow in the tar under an in-scope name (the old
+// path-based walk did in 6 of 300 runs).
+func TestSwapRaceStoresNothingUnderAFalseName(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(root+"/etc", 0o755)
+	secret := []byte("root:$6$secret")
+	os.WriteFile(root+"/etc/shadow", secret, 0o600)
+	for _, n := range []string{"shadow", "a", "b", "c"} {
+		os.MkdirAll(root+"/www/d/sub", 0o755)
+		os.WriteFile(root+"/www/d/sub/"+n, []byte("x"), 0o644)
+	}
+	os.Mkdir(root+"/stage", 0o755)
+	os.Symlink(root+"/etc", root+"/stage/sub")
+	os.Lchown(root+"/stage/sub", testenv.WebUID, testenv.WebUID)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() { // the attacker swaps sub for the link and back, flat out
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			os.Rename(root+"/www/d/sub", root+"/www/d/held")
+			os.Rename(root+"/stage/sub", root+"/www/d/sub")
+			os.Rename(root+"/www/d/sub", root+"/stage/sub")
+			os.Rename(root+"/www/d/held", root+"/www/d/sub")
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	sum := sha256.Sum256(secret)
+	for run := 0; run < 100; run++ {
+		p, _, _ := newPipeline(t)
+		src := &Files{Name: "www", Patterns: []string{root + "/www"}}
+		m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
+		for _, f := range m.Artifacts[0].Files {
+			if strings.HasPrefix(f.Path, root+"/www/") && f.SHA256 == hex.EncodeToString(sum[:]) {
+				t.Fatalf("run %d: /etc/shadow taken as %s", run, f.Path)
+			}
+		}
+	}
+}
