@@ -31,19 +31,11 @@ func (e *Entry) stat() (custody.File, error) {
 	case e.rec != nil:
 		return *e.rec, nil
 	case e.self != nil:
-		rec, err := e.self.self()
-		if err == nil {
-			e.rec = &rec
-		}
-		return rec, err
+		return e.self.self()
 	case e.dir == nil:
 		return custody.File{Path: recPath(e.Path)}, fmt.Errorf("%s: no record", e.Path)
 	}
-	rec, err := e.dir.lstat(e.name)
-	if err == nil {
-		e.rec = &rec
-	}
-	return rec, err
+	return e.dir.lstat(e.name)
 }
 
 // Open opens the entry for reading if it is a regular file; anything else

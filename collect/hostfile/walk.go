@@ -153,7 +153,8 @@ type walker struct {
 	vis   *Visited
 	fn    func(*Entry) error
 	depth int
-	swaps int // entries taken again because they changed while walked
+	swaps int   // entries taken again because they changed while walked
+	ent   Entry // what report hands to fn
 }
 
 // again takes an entry again as what it became while walked. Something
@@ -187,7 +188,7 @@ func (w *walker) expand(d *Dir, segs []string) error {
 	}
 	if len(segs) == 0 {
 		if w.opt.Shallow {
-			return w.report(d.path, &Entry{Path: d.path, Kind: KindDir, self: d})
+			return w.report(d.path, Entry{Path: d.path, Kind: KindDir, self: d})
 		}
 		return w.tree(d)
 	}
@@ -266,7 +267,7 @@ func (w *walker) child(d *Dir, name string, kind Kind, rest []string) error {
 	if len(rest) > 0 {
 		return nil // a file has nothing below it
 	}
-	return w.report(p, &Entry{Path: p, Kind: kind, rec: rec, dir: d, name: name})
+	return w.report(p, Entry{Path: p, Kind: kind, rec: rec, dir: d, name: name})
 }
 
 // intoDir opens the directory name of d and matches rest below it.
@@ -308,7 +309,7 @@ func (w *walker) tree(d *Dir) error {
 	}
 	w.vis.trees[d.id] = true
 	if w.opt.Dirs {
-		if err := w.report(d.path, &Entry{Path: d.path, Kind: KindDir, self: d}); err != nil {
+		if err := w.report(d.path, Entry{Path: d.path, Kind: KindDir, self: d}); err != nil {
 			return err
 		}
 	}
@@ -328,11 +329,14 @@ func (w *walker) tree(d *Dir) error {
 }
 
 // report hands an entry to fn once.
-func (w *walker) report(p string, e *Entry) error {
+// The entry handed to fn is the walker's own, overwritten for the next:
+// an Entry is valid only during the callback.
+func (w *walker) report(p string, e Entry) error {
 	if !w.vis.paths.add(p) {
 		return nil
 	}
-	return w.fn(e)
+	w.ent = e
+	return w.fn(&w.ent)
 }
 
 // link reports the link name of d and, under Follow, takes its target.
@@ -409,7 +413,7 @@ func (w *walker) follow(e *Entry) *target {
 func (w *walker) takeTarget(t *target, rest []string) error {
 	for _, h := range t.hops[1:] {
 		hr := h.rec
-		if err := w.report(h.path, &Entry{Path: h.path, Kind: KindLink, rec: &hr, Link: &Link{Text: h.text, Target: h.target}}); err != nil {
+		if err := w.report(h.path, Entry{Path: h.path, Kind: KindLink, rec: &hr, Link: &Link{Text: h.text, Target: h.target}}); err != nil {
 			return err
 		}
 	}
@@ -418,7 +422,7 @@ func (w *walker) takeTarget(t *target, rest []string) error {
 			return nil
 		}
 		trec := t.rec
-		return w.report(t.path, &Entry{Path: t.path, Kind: kindOf(trec.Type), rec: &trec, dir: t.parent, name: t.name})
+		return w.report(t.path, Entry{Path: t.path, Kind: kindOf(trec.Type), rec: &trec, dir: t.parent, name: t.name})
 	}
 	if len(rest) > 0 {
 		k := throughKey{t.dir.id, strings.Join(rest, "/")}
