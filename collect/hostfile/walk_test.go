@@ -293,3 +293,44 @@ func TestMatchPattern(t *testing.T) {
 		}
 	}
 }
+
+// FuzzWalkLinkText: whatever a link's text (an attacker writes it), the
+// walk ends, reports the link once, and what it reports is there. The link
+// and the tree belong to one user, so the walk may follow the link inside
+// the tree and nowhere else.
+func FuzzWalkLinkText(f *testing.F) {
+	for _, s := range []string{"..", "../..", "/", "a/../../b", "x/y/z", "././.", "\xff/..", strings.Repeat("../", 50), "l", "l/l", "f", "."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		if text == "" || strings.IndexByte(text, 0) >= 0 || len(text) > 4000 {
+			return
+		}
+		root := t.TempDir()
+		writeFile(t, root+"/d/f", "f")
+		if err := os.Symlink(text, root+"/d/l"); err != nil {
+			return
+		}
+		if os.Getuid() == 0 {
+			for _, p := range []string{"/d", "/d/f", "/d/l"} {
+				os.Lchown(root+p, 12345, 12345)
+			}
+		}
+		links := 0
+		err := Walk(context.Background(), []string{root + "/d"}, WalkOptions{}, func(e *Entry) error {
+			if e.Path == root+"/d/l" {
+				links++
+			}
+			if !strings.HasPrefix(e.Path, root+"/d") {
+				t.Errorf("link %q led the walk out of its tree, to %q", text, e.Path)
+			}
+			if _, err := os.Lstat(e.Path); e.Err == nil && err != nil {
+				t.Errorf("reported %q, which is not there: %v", e.Path, err)
+			}
+			return nil
+		})
+		if err != nil || links != 1 {
+			t.Fatalf("link %q: reported %d times, err %v", text, links, err)
+		}
+	})
+}
