@@ -5,10 +5,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +17,7 @@ import (
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/custos-ir/custos/collect/hostfile"
 	"github.com/custos-ir/custos/custody"
 	"github.com/custos-ir/custos/internal/testkeys"
 	"github.com/custos-ir/custos/storage"
@@ -38,7 +39,9 @@ func fixture(t *testing.T) string {
 	must(os.WriteFile(filepath.Join(root, "log/syslog"), []byte(strings.Repeat("Nov 24 12:00:00 web01 sshd[1]: Accepted publickey\n", 1000)), 0o640))
 	must(os.WriteFile(filepath.Join(root, "log/nginx/access.log"), []byte("127.0.0.1 - - GET /\n"), 0o644))
 	must(os.WriteFile(filepath.Join(root, "log/.hidden"), []byte("x"), 0o600))
-	must(syscall.Mkfifo(filepath.Join(root, "log/fifo"), 0o600))
+	if err := mkfifo(filepath.Join(root, "log/fifo")); err != nil && runtime.GOOS != "windows" {
+		t.Fatal(err)
+	}
 	must(os.Symlink("loop-b", filepath.Join(root, "log/loop-a")))
 	must(os.Symlink("loop-a", filepath.Join(root, "log/loop-b")))
 	must(os.Symlink("/nonexistent", filepath.Join(root, "log/dangling")))
@@ -147,26 +150,48 @@ func TestFilesArtifact(t *testing.T) {
 	}
 }
 
-// shrinking simulates a file cut short while read (log rotation).
-type shrinking struct {
+// fakeFile stands in for an open host file: content comes from r, the
+// record is the real file's.
+type fakeFile struct {
+	evidence
 	r io.Reader
 }
 
-func (s *shrinking) Read(p []byte) (int, error) { return s.r.Read(p) }
-func (s *shrinking) Close() error               { return nil }
-func (s *shrinking) Stat() (os.FileInfo, error) { return nil, errors.New("gone") }
+func (f *fakeFile) ReadAt(p []byte, _ int64) (int, error) {
+	n, err := io.ReadFull(f.r, p)
+	if err == io.ErrUnexpectedEOF {
+		err = io.EOF
+	}
+	return n, err
+}
+
+func (f *fakeFile) Read(p []byte) (int, error) { return f.r.Read(p) }
+
+// swapOpen makes p's file reader use fake for the files whose path ends
+// in name.
+func swapOpen(p *Pipeline, name string, fake func(real evidence) (evidence, error)) {
+	if p.Files == nil {
+		p.Files = &FileReader{Limits: p.Limits}
+	}
+	old := p.Files.open
+	if old == nil {
+		old = openEntry
+	}
+	p.Files.open = func(e *hostfile.Entry) (evidence, error) {
+		f, err := old(e)
+		if err != nil || !strings.HasSuffix(e.Path, name) {
+			return f, err
+		}
+		return fake(f)
+	}
+}
 
 func TestFileShrinksWhileRead(t *testing.T) {
 	root := fixture(t)
-	old := openFile
-	defer func() { openFile = old }()
-	openFile = func(path string) (fileHandle, string, error) {
-		if strings.HasSuffix(path, "syslog") {
-			return &shrinking{strings.NewReader("only this")}, "test", nil
-		}
-		return old(path)
-	}
 	p, st, id := newPipeline(t)
+	swapOpen(p, "syslog", func(real evidence) (evidence, error) {
+		return &fakeFile{evidence: real, r: strings.NewReader("only this")}, nil
+	})
 	src := &Files{Name: "logs", Patterns: []string{filepath.Join(root, "log")}}
 	m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
 	a := m.Artifacts[0]
@@ -186,7 +211,7 @@ func TestFileShrinksWhileRead(t *testing.T) {
 	plain := decrypt(t, st, m.Storage.Prefix+a.Key, id)
 	tr := tar.NewReader(bytes.NewReader(plain))
 	for {
-		h, err := tr.Next()
+		_, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
@@ -194,49 +219,38 @@ func TestFileShrinksWhileRead(t *testing.T) {
 			t.Fatal(err)
 		}
 		io.Copy(io.Discard, tr)
-		_ = h
 	}
+	verifyOK(t, st, m, id)
 }
 
 func TestFileGrowsWhileRead(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "growing.log")
 	os.WriteFile(p, []byte("line 1\n"), 0o644)
-	old := openFile
-	defer func() { openFile = old }()
-	openFile = func(path string) (fileHandle, string, error) {
-		f, m, err := old(path)
-		if err == nil {
-			// Another process appends after we took the metadata.
-			g, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-			g.WriteString("line 2\n")
-			g.Close()
-		}
-		return f, m, err
-	}
-	var fr FileReader
-	var buf bytes.Buffer
-	tw := newTarWriter(&buf)
-	rec, err := fr.Add(context.Background(), tw, p, FileOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pl, st, id := newPipeline(t)
+	swapOpen(pl, "growing.log", func(real evidence) (evidence, error) {
+		// Another process appends after we took the metadata.
+		g, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+		g.WriteString("line 2\n")
+		g.Close()
+		return real, nil
+	})
+	src := &Files{Name: "logs", Patterns: []string{p}}
+	m := runCollection(t, pl, []Planned{{Source: src, Desc: src.Describe()}})
+	rec := m.Artifacts[0].Files[0]
 	if rec.Error != "" || rec.Read != 7 || !strings.Contains(rec.Note, "grew") {
 		t.Fatalf("record %+v", rec)
 	}
+	verifyOK(t, st, m, id)
 }
 
 func TestUnreadableFileIsRecorded(t *testing.T) {
 	root := fixture(t)
-	old := openFile
-	defer func() { openFile = old }()
-	openFile = func(path string) (fileHandle, string, error) {
-		if strings.HasSuffix(path, "access.log") {
-			return nil, "", &os.PathError{Op: "open", Path: path, Err: syscall.EACCES}
-		}
-		return old(path)
-	}
 	p, _, _ := newPipeline(t)
+	swapOpen(p, "access.log", func(real evidence) (evidence, error) {
+		real.Close()
+		return nil, &os.PathError{Op: "open", Path: "x", Err: syscall.EACCES}
+	})
 	src := &Files{Name: "logs", Patterns: []string{filepath.Join(root, "log")}}
 	m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
 	a := m.Artifacts[0]
@@ -246,11 +260,23 @@ func TestUnreadableFileIsRecorded(t *testing.T) {
 	found := false
 	for _, f := range a.Files {
 		if strings.HasSuffix(f.Path, "access.log") {
-			found = f.Error == "open: permission denied" && !f.Stored
+			found = f.Error == "open: permission denied" && !f.Stored && f.Size == 20
 		}
 	}
 	if !found {
 		t.Fatalf("permission error not recorded: %+v", a.Files)
+	}
+}
+
+// verifyOK checks the collection with decryption, as verify --identity does.
+func verifyOK(t *testing.T, st storage.Store, m *custody.Manifest, id age.Identity) {
+	t.Helper()
+	r, err := custody.Verify(context.Background(), testObjects(st), m.Storage.Prefix, custody.VerifyOptions{Identities: []age.Identity{id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range r.Problems {
+		t.Errorf("verify: %s", p)
 	}
 }
 
@@ -343,69 +369,5 @@ func TestBodyLineEscapes(t *testing.T) {
 	want := "0|/tmp/a\\x7cb\\x0ac|0|r/rrw-r--r--|0|0|3|0|1700000000|0|0\n"
 	if got != want {
 		t.Fatalf("got %q want %q", got, want)
-	}
-}
-
-func TestExpand(t *testing.T) {
-	root := fixture(t)
-	os.MkdirAll(filepath.Join(root, "home/alice/.ssh"), 0o700)
-	os.MkdirAll(filepath.Join(root, "home/bob"), 0o700)
-	os.WriteFile(filepath.Join(root, "home/alice/.ssh/authorized_keys"), []byte("k"), 0o600)
-	os.WriteFile(filepath.Join(root, "home/alice/.bash_history"), []byte("ls"), 0o600)
-	os.WriteFile(filepath.Join(root, "home/bob/.bash_history"), []byte("ls"), 0o600)
-	os.Symlink(root, filepath.Join(root, "home/bob/up")) // a loop through a link
-	cases := []struct {
-		pats, excl []string
-		want       []string
-	}{
-		{[]string{"/home/*/.ssh/authorized_keys"}, nil, []string{"home/alice/.ssh/authorized_keys"}},
-		{[]string{"/home/*/.*_history"}, nil, []string{"home/alice/.bash_history", "home/bob/.bash_history"}},
-		{[]string{"/home/**/.bash_history"}, nil, []string{"home/alice/.bash_history", "home/bob/.bash_history"}},
-		{[]string{"/home"}, []string{"/home/alice/.ssh"}, []string{"home/alice/.bash_history", "home/bob/.bash_history", "home/bob/up"}},
-		{[]string{"/log/nginx", "/log/nginx/access.log"}, nil, []string{"log/nginx/access.log"}},
-		{[]string{"/nonexistent/*"}, nil, nil},
-	}
-	for _, c := range cases {
-		var pats, excl []string
-		for _, p := range c.pats {
-			pats = append(pats, root+p)
-		}
-		for _, p := range c.excl {
-			excl = append(excl, root+p)
-		}
-		var got []string
-		err := Expand(context.Background(), pats, excl, func(p string, err error) error {
-			if err != nil {
-				return err
-			}
-			got = append(got, strings.TrimPrefix(p, root+"/"))
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fmt.Sprint(got) != fmt.Sprint(c.want) {
-			t.Errorf("%v - %v: got %v want %v", c.pats, c.excl, got, c.want)
-		}
-	}
-	if err := ValidatePattern("/var/www/../../etc/passwd"); err == nil {
-		t.Error("pattern with .. accepted")
-	}
-}
-
-func TestMatchPattern(t *testing.T) {
-	for _, c := range []struct {
-		p, n string
-		ok   bool
-	}{
-		{"/var/log/journal/**", "/var/log/journal/x/y.journal", true},
-		{"/var/log/journal/**", "/var/log/syslog", false},
-		{"/home/*/.ssh/id_*", "/home/a/.ssh/id_rsa", true},
-		{"/home/*/.ssh/id_*", "/home/a/.ssh/authorized_keys", false},
-		{"/tmp", "/tmp/x", true},
-	} {
-		if got := MatchPattern(c.p, c.n); got != c.ok {
-			t.Errorf("MatchPattern(%q, %q) = %v", c.p, c.n, got)
-		}
 	}
 }

@@ -3,11 +3,11 @@ package collect
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
+
+	"github.com/custos-ir/custos/collect/hostfile"
 )
 
 // Estimate says what a step would take, from metadata alone: no file is
@@ -23,12 +23,14 @@ func DryRun(ctx context.Context, st Planned) Estimate {
 	switch s := st.Source.(type) {
 	case *Files:
 		var e Estimate
+		vis := hostfile.NewVisited()
 		for _, g := range s.groups() {
-			Expand(ctx, g.Patterns, g.Excludes, func(p string, err error) error {
-				if err != nil {
+			opt := hostfile.WalkOptions{Excludes: g.Excludes, Links: g.Options.Links, Visited: vis}
+			hostfile.Walk(ctx, g.Patterns, opt, func(en *hostfile.Entry) error {
+				if en.Err != nil {
 					return nil
 				}
-				if rec, err := lstatRecord(p); err == nil && rec.Type == "file" {
+				if rec, err := en.Record(); err == nil && rec.Type == "file" {
 					e.Files++
 					if g.Options.MaxSize == 0 || rec.Size <= g.Options.MaxSize {
 						e.Bytes += rec.Size
@@ -62,14 +64,12 @@ func DryRun(ctx context.Context, st Planned) Estimate {
 		return e
 	case *Bodyfile:
 		var e Estimate
-		for _, r := range s.Roots {
-			filepath.WalkDir(r, func(p string, d fs.DirEntry, err error) error {
-				if err == nil {
-					e.Files++
-				}
-				return nil
-			})
-		}
+		hostfile.Walk(ctx, s.Roots, hostfile.WalkOptions{Excludes: s.Excludes, Links: s.Links, Dirs: true}, func(en *hostfile.Entry) error {
+			if en.Err == nil {
+				e.Files++
+			}
+			return nil
+		})
 		e.Bytes = int64(e.Files) * 120
 		e.Note = "entries timelined (about 120 bytes each)"
 		return e
@@ -77,6 +77,8 @@ func DryRun(ctx context.Context, st Planned) Estimate {
 		return Estimate{Note: fmt.Sprintf("database dump, credentials from %s", s.Describe().Sources[0])}
 	case *Stream:
 		return Estimate{Note: "live state"}
+	case *Deleted:
+		return Estimate{Note: "live state: deleted files still held by processes, copied through /proc"}
 	}
 	return Estimate{}
 }

@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"archive/tar"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,8 +12,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/custos-ir/custos/collect/hostfile"
+	"github.com/custos-ir/custos/collect/paxtar"
 	"github.com/custos-ir/custos/collect/windows"
-	"github.com/custos-ir/custos/custody"
 )
 
 // EventLogs copies Windows event logs (.evtx) into a tar, each by the
@@ -40,16 +40,14 @@ func (s *EventLogs) Describe() Description {
 }
 
 func (s *EventLogs) Collect(ctx context.Context, e *Emitter) error {
-	if e.tar == nil {
-		e.tar = newTarWriter(countingWriter{e.w, e.onBytes})
-	}
+	tw := e.tarWriter()
 	methods := s.Methods
 	if methods == nil {
 		methods = windows.LogMethods()
 	}
 	ents, err := os.ReadDir(s.Dir)
 	if err != nil {
-		e.Fail("event log folder %s: %s", s.Dir, errText(err))
+		e.Fail("event log folder %s: %s", s.Dir, hostfile.ErrText(err))
 		return nil
 	}
 	var names []string
@@ -66,7 +64,7 @@ func (s *EventLogs) Collect(ctx context.Context, e *Emitter) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := s.copyLog(ctx, e, filepath.Join(s.Dir, n), methods); err != nil {
+		if err := s.copyLog(ctx, e, tw, filepath.Join(s.Dir, n), methods); err != nil {
 			return err
 		}
 	}
@@ -77,10 +75,10 @@ func (s *EventLogs) Collect(ctx context.Context, e *Emitter) error {
 }
 
 // copyLog stores one log; the error return is for failures of the tar.
-func (s *EventLogs) copyLog(ctx context.Context, e *Emitter, p string, methods []windows.LogMethod) error {
-	rec, err := lstatRecord(p)
+func (s *EventLogs) copyLog(ctx context.Context, e *Emitter, tw *paxtar.Writer, p string, methods []windows.LogMethod) error {
+	rec, _, err := hostfile.Stat(p)
 	if err != nil {
-		rec.Path, rec.Error = p, errText(err)
+		rec.Path, rec.Error = hostfile.RecordPath(p), hostfile.ErrText(err)
 		e.addRecord(rec)
 		return nil
 	}
@@ -95,7 +93,7 @@ func (s *EventLogs) copyLog(ctx context.Context, e *Emitter, p string, methods [
 	}
 	defer lc.R.Close()
 	rec.Method = lc.Method
-	h := tarHeader(rec, tar.TypeReg)
+	h := tarHeader(rec, paxtar.TypeReg)
 	h.Size = lc.Size
 	if lc.Format != "evtx" {
 		// Rendered events are another file than the log: named so.
@@ -103,22 +101,22 @@ func (s *EventLogs) copyLog(ctx context.Context, e *Emitter, p string, methods [
 		rec.StoredAs = h.Name
 		rec.Note = strings.TrimPrefix(rec.Note+"; stored as "+path.Base(h.Name)+" (rendered events, not the .evtx bytes)", "; ")
 	}
-	if err := e.tar.WriteHeader(h); err != nil {
+	if err := tw.WriteHeader(h); err != nil {
 		return err
 	}
 	rec.Stored = true
 	hs := sha256.New()
-	n, rerr := copyFile(ctx, io.MultiWriter(e.tar, hs), lc.R, lc.Size, nil)
-	if _, isW := asWriteErr(rerr); isW {
-		return rerr
+	n, rerr, werr := copyData(io.MultiWriter(tw, hs), readerAt{lc.R}, 0, lc.Size, e.files.copyLimits(ctx))
+	if werr != nil {
+		return werr
 	}
 	rec.Read, rec.SHA256 = n, hex.EncodeToString(hs.Sum(nil))
 	if lc.Format != "evtx" {
 		rec.StoredSize, rec.StoredSHA256 = n, rec.SHA256
 	}
 	if n < lc.Size {
-		rec.Error = fmt.Sprintf("%s: got %d of %d bytes (%v); padded with zeros in the tar", lc.Method, n, lc.Size, errText(orEOF(rerr)))
-		if err := writeZeros(e.tar, lc.Size-n); err != nil {
+		rec.Error = fmt.Sprintf("%s: got %d of %d bytes (%v); padded with zeros in the tar", lc.Method, n, lc.Size, hostfile.ErrText(orEOF(rerr)))
+		if err := writeZeros(tw, tw.Remaining()); err != nil {
 			return err
 		}
 	} else if cerr := lc.R.Close(); cerr != nil {
@@ -128,11 +126,7 @@ func (s *EventLogs) copyLog(ctx context.Context, e *Emitter, p string, methods [
 	return nil
 }
 
-func orEOF(err error) error {
-	if err == nil {
-		return io.ErrUnexpectedEOF
-	}
-	return err
-}
+// readerAt reads a stream in order as copyData asks for it.
+type readerAt struct{ r io.Reader }
 
-var _ = custody.File{}
+func (r readerAt) ReadAt(p []byte, _ int64) (int, error) { return io.ReadFull(r.r, p) }

@@ -2,6 +2,7 @@ package collect
 
 import (
 	"bytes"
+	crand "crypto/rand"
 	"errors"
 	"io"
 	"math/rand"
@@ -73,7 +74,7 @@ func TestFrameWriterStoreFails(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		buf := make([]byte, 1<<20)
-		rand.Read(buf)
+		crand.Read(buf)
 		var err error
 		for i := 0; i < 64 && err == nil; i++ {
 			_, err = fw.Write(buf)

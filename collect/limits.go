@@ -14,9 +14,15 @@ type Limits struct {
 	// Workers is how many artifacts are taken at once after the live state
 	// (which is always taken first, one at a time, in order). 0 means 1.
 	Workers int
-	// SourceTimeout abandons an artifact that takes longer (a read stuck on
-	// a dead network mount), records it, and goes on. 0: no limit.
+	// SourceTimeout stops an artifact that takes longer: what it took is
+	// stored, what it had not reached is recorded as not taken. One stuck
+	// in a read that never returns (a dead network mount) is abandoned a
+	// grace period later. 0: no limit.
 	SourceTimeout time.Duration
+	// FileTimeout cuts the read of one file that takes longer: the bytes
+	// read are kept, the record says where it was cut, and the artifact's
+	// other files are taken. 0: no limit.
+	FileTimeout time.Duration
 	// ReadRate and UploadRate bound bytes per second read from files and
 	// written to the store, across all workers.
 	ReadRate, UploadRate *rate.Limiter

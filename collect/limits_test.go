@@ -1,8 +1,11 @@
 package collect
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +14,8 @@ import (
 )
 
 // A source stuck in a read that never returns (like a dead NFS mount) is
-// abandoned at its timeout, recorded, and the collection goes on and ends.
+// abandoned at its timeout, recorded, and the collection goes on and ends;
+// one that stops at the timeout is stored with what it took.
 func TestStuckSourceAbandoned(t *testing.T) {
 	old := abandonGrace
 	abandonGrace = 200 * time.Millisecond
@@ -45,7 +49,8 @@ func TestStuckSourceAbandoned(t *testing.T) {
 	if a["stuck"].Status != custody.StatusFailed || !strings.Contains(a["stuck"].Errors[0], "abandoned") {
 		t.Fatalf("stuck: %+v", a["stuck"])
 	}
-	if a["polite"].Status != custody.StatusFailed || !strings.Contains(a["polite"].Errors[0], "timed out after 100ms") {
+	// A source that stops at its deadline keeps what it wrote.
+	if a["polite"].Status != custody.StatusPartial || !strings.Contains(a["polite"].Errors[0], "cut at --source-timeout") {
 		t.Fatalf("polite: %+v", a["polite"])
 	}
 	if a["fine"].Status != custody.StatusOK {
@@ -106,4 +111,144 @@ func TestBudgetsAndWindow(t *testing.T) {
 	if skipped == 0 {
 		t.Fatal("--max-total skipped nothing")
 	}
+}
+
+// slowFile reads like a file on a slow disk: each read takes d.
+type slowFile struct {
+	evidence
+	d time.Duration
+}
+
+func (s *slowFile) ReadAt(p []byte, off int64) (int, error) {
+	time.Sleep(s.d)
+	return s.evidence.ReadAt(p, off)
+}
+
+func bigTree(t *testing.T) string {
+	dir := t.TempDir()
+	for _, n := range []string{"a.log", "b-slow.log", "c.log"} {
+		if err := os.WriteFile(filepath.Join(dir, n), bytes.Repeat([]byte(n+"\n"), 1<<18), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// A file too slow for --file-timeout is cut where the time ran out: its
+// bytes so far are kept and hashed, the entry padded, and the artifact's
+// other files taken whole.
+func TestFileTimeoutCutsOneFile(t *testing.T) {
+	dir := bigTree(t)
+	p, st, id := newPipeline(t)
+	p.Limits = &Limits{FileTimeout: 200 * time.Millisecond}
+	swapOpen(p, "b-slow.log", func(real evidence) (evidence, error) { return &slowFile{real, 150 * time.Millisecond}, nil })
+	src := &Files{Name: "logs", Patterns: []string{dir}}
+	m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
+	a := m.Artifacts[0]
+	if a.Status != custody.StatusPartial || len(a.Files) != 3 {
+		t.Fatalf("%s, %d files: %v", a.Status, len(a.Files), a.Errors)
+	}
+	for _, f := range a.Files {
+		slow := strings.HasSuffix(f.Path, "b-slow.log")
+		switch {
+		case slow && (!strings.HasPrefix(f.Error, "cut at --file-timeout 200ms") || f.Read >= f.Size || f.Read == 0):
+			t.Errorf("slow file: %+v", f)
+		case !slow && (f.Error != "" || f.Read != f.Size || !f.Stored):
+			t.Errorf("%s: %+v", f.Path, f)
+		}
+	}
+	verifyOK(t, st, m, id)
+}
+
+// At --source-timeout a files artifact stops: the file being read is cut,
+// what was taken is stored, and the record says the walk stopped.
+func TestSourceTimeoutKeepsWhatWasTaken(t *testing.T) {
+	dir := bigTree(t)
+	p, st, id := newPipeline(t)
+	p.Limits = &Limits{SourceTimeout: 300 * time.Millisecond}
+	swapOpen(p, "b-slow.log", func(real evidence) (evidence, error) { return &slowFile{real, 150 * time.Millisecond}, nil })
+	src := &Files{Name: "logs", Patterns: []string{dir}}
+	m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
+	a := m.Artifacts[0]
+	if a.Status != custody.StatusPartial || !a.IsStored() || len(a.Files) != 3 {
+		t.Fatalf("%s: %v %+v", a.Status, a.Errors, a.Files)
+	}
+	if f := a.Files[0]; f.Error != "" || !f.Stored {
+		t.Errorf("the file before the slow one: %+v", f)
+	}
+	// The slow file and the one after it (the walk had reached it) are cut
+	// where the time ran out: the first part way, the second at 0.
+	for _, f := range a.Files[1:] {
+		if !strings.HasPrefix(f.Error, "cut at --source-timeout: ") {
+			t.Errorf("after the deadline: %+v", f)
+		}
+	}
+	verifyOK(t, st, m, id)
+}
+
+// stuckFile never returns from a read, like one on a dead NFS mount.
+type stuckFile struct {
+	evidence
+	block chan struct{}
+}
+
+func (s *stuckFile) ReadAt([]byte, int64) (int, error) { <-s.block; return 0, io.EOF }
+func (s *stuckFile) Read([]byte) (int, error)          { <-s.block; return 0, io.EOF }
+
+// A read that never returns costs its file, not the artifact: a large file
+// stuck mid-stream is left behind and padded, a small one stuck in the walk
+// ends the walk there; both artifacts are stored with what came before.
+func TestStuckReadCostsOneFile(t *testing.T) {
+	block := make(chan struct{})
+	defer close(block)
+	dir := bigTree(t)
+	small := t.TempDir()
+	for _, n := range []string{"1.conf", "2-stuck.conf", "3.conf"} {
+		os.WriteFile(filepath.Join(small, n), []byte(n), 0o644)
+	}
+	p, st, id := newPipeline(t)
+	p.Limits = &Limits{FileTimeout: 300 * time.Millisecond}
+	swapOpen(p, "stuck.conf", func(real evidence) (evidence, error) { return &stuckFile{real, block}, nil })
+	swapOpen(p, "b-slow.log", func(real evidence) (evidence, error) { return &stuckFile{real, block}, nil })
+	big := &Files{Name: "big", Patterns: []string{dir}}
+	little := &Files{Name: "little", Patterns: []string{small}}
+	m := runCollection(t, p, []Planned{{Source: big, Desc: big.Describe()}, {Source: little, Desc: little.Describe()}})
+	a := m.Artifacts[0]
+	if a.Status != custody.StatusPartial || len(a.Files) != 3 || !a.Files[0].Stored || !a.Files[2].Stored ||
+		!strings.Contains(a.Files[1].Error, "left behind") {
+		t.Errorf("big: %s %v %+v", a.Status, a.Errors, a.Files)
+	}
+	b := m.Artifacts[1]
+	if b.Status != custody.StatusPartial || len(b.Files) != 1 || !b.Files[0].Stored ||
+		!strings.Contains(strings.Join(b.Errors, ";"), "the walk did not move for 300ms at "+small+"/2-stuck.conf") {
+		t.Errorf("little: %s %v %+v", b.Status, b.Errors, b.Files)
+	}
+	verifyOK(t, st, m, id)
+}
+
+// A file's holes are not read, so they spend no byte budget: a 1 GiB file
+// with 4 KiB of data is taken under --max-artifact 1MiB, stored sparse.
+func TestHolesSpendNoBudget(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "lastlog")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt(bytes.Repeat([]byte{7}, 4096), 512<<20)
+	f.Truncate(1 << 30)
+	f.Close()
+	pl, st, id := newPipeline(t)
+	pl.Limits = &Limits{MaxArtifact: 1 << 20}
+	pl.Files = &FileReader{Limits: pl.Limits}
+	src := &Files{Name: "logs", Patterns: []string{p}}
+	m := runCollection(t, pl, []Planned{{Source: src, Desc: src.Describe()}})
+	r := m.Artifacts[0].Files[0]
+	if r.Holes == 0 {
+		t.Skipf("no holes on this file system: %+v", r)
+	}
+	if !r.Stored || r.Read != 1<<30 || r.Holes != 1<<30-4096 || r.Note != "" || m.Artifacts[0].Plain.Size > 64<<10 {
+		t.Errorf("sparse lastlog: %+v, plaintext %d bytes", r, m.Artifacts[0].Plain.Size)
+	}
+	verifyOK(t, st, m, id)
 }

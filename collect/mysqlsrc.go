@@ -3,13 +3,16 @@ package collect
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/custos-ir/custos/collect/hostfile"
 	"github.com/custos-ir/custos/collect/mysqldump"
 	"github.com/custos-ir/custos/internal/phpenv"
 	"github.com/custos-ir/custos/profiles"
@@ -41,11 +44,24 @@ func (m *MySQLSource) Describe() Description {
 // fields with the password from CUSTOS_MYSQL_PASSWORD.
 func (m *MySQLSource) connection() (phpenv.DB, error) {
 	if root := m.Spec.MagentoRoot; root != "" {
-		if b, err := os.ReadFile(filepath.Join(root, "app", "etc", "env.php")); err == nil {
-			return phpenv.MagentoDB(b)
+		// Through hostfile like any evidence: O_NOATIME (the file's access
+		// time is evidence too), links followed only as a walk would
+		// (env.php is a link into shared/ in a Capistrano layout).
+		var problems []string
+		for _, f := range []struct {
+			name  string
+			parse func([]byte) (phpenv.DB, error)
+		}{{"env.php", phpenv.MagentoDB}, {"local.xml", phpenv.MagentoLocalXML}} {
+			c, err := hostfile.ReadFile(filepath.Join(root, "app", "etc", f.name), 16<<20)
+			if err == nil {
+				return f.parse(c.Data)
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				problems = append(problems, "app/etc/"+f.name+": "+hostfile.ErrText(err))
+			}
 		}
-		if b, err := os.ReadFile(filepath.Join(root, "app", "etc", "local.xml")); err == nil {
-			return phpenv.MagentoLocalXML(b)
+		if len(problems) > 0 {
+			return phpenv.DB{}, fmt.Errorf("the Magento configuration under %s: %s", root, strings.Join(problems, "; "))
 		}
 		return phpenv.DB{}, fmt.Errorf("no app/etc/env.php or app/etc/local.xml under %s: pass --set magento_root=DIR", root)
 	}
@@ -108,16 +124,27 @@ func (m *MySQLSource) Collect(ctx context.Context, e *Emitter) error {
 	return nil
 }
 
-// DiscoverMagento looks for a Magento root where shops usually live.
+// magentoPlaces are where shops usually live.
+var magentoPlaces = []string{"/var/www/html", "/var/www/magento*", "/var/www/*", "/var/www/*/htdocs", "/var/www/*/public_html",
+	"/var/www/*/current", "/srv/www/*", "/srv/*", "/home/*/public_html", "/home/*/www", "/home/*/magento*", "/opt/magento*"}
+
+// DiscoverMagento looks for a Magento root where shops usually live. A
+// root reached through a link (current -> releases/N) is named as found, so
+// the profile's paths go through the link and record it.
 func DiscoverMagento() (root string, others []string) {
 	var found []string
-	for _, pat := range []string{"/var/www/html", "/var/www/magento*", "/var/www/*", "/var/www/*/htdocs", "/var/www/*/public_html",
-		"/var/www/*/current", "/srv/www/*", "/srv/*", "/home/*/public_html", "/home/*/www", "/home/*/magento*", "/opt/magento*"} {
-		ms, _ := filepath.Glob(pat)
+	for _, pat := range magentoPlaces {
+		var ms []string
+		hostfile.Walk(context.Background(), []string{pat}, hostfile.WalkOptions{Links: hostfile.Record, Shallow: true}, func(e *hostfile.Entry) error {
+			if e.Err == nil && (e.Kind == hostfile.KindDir || e.Kind == hostfile.KindLink) {
+				ms = append(ms, e.Path)
+			}
+			return nil
+		})
 		sort.Strings(ms)
 		for _, d := range ms {
 			for _, f := range []string{"app/etc/env.php", "app/etc/local.xml"} {
-				if _, err := os.Stat(filepath.Join(d, f)); err == nil && !contains(found, d) {
+				if _, _, err := hostfile.Stat(filepath.Join(d, f)); err == nil && !contains(found, d) {
 					found = append(found, d)
 				}
 			}

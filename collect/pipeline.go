@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -51,7 +50,7 @@ func (p *Pipeline) Run(ctx context.Context, seq int, src Source) custody.Artifac
 	case p.Limits != nil && p.Limits.SourceTimeout > 0:
 		err = p.runWithTimeout(ctx, seq, d, src, &art, p.Limits.SourceTimeout, enc)
 	default:
-		err = p.run(ctx, seq, d, src, &art, enc)
+		err = p.run(ctx, ctx, seq, d, src, &art, enc)
 	}
 	art.Finished = time.Now().UTC()
 	switch {
@@ -88,7 +87,9 @@ func (p *Pipeline) encoder() (*zstd.Encoder, error) {
 	return p.enc, nil
 }
 
-func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, art *custody.Artifact, enc *zstd.Encoder) (err error) {
+// run collects src into one object: the source reads under sctx (which may
+// end early, at --source-timeout), the store is written under ctx.
+func (p *Pipeline) run(ctx, sctx context.Context, seq int, d Description, src Source, art *custody.Artifact, enc *zstd.Encoder) (err error) {
 	if !nameRE.MatchString(d.Name) {
 		return fmt.Errorf("invalid artifact name %q", d.Name)
 	}
@@ -137,7 +138,7 @@ func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, 
 	if e.files == nil {
 		e.files = &FileReader{}
 	}
-	cerr := src.Collect(ctx, e)
+	cerr := src.Collect(sctx, e)
 	e.flushRecords()
 	if cerr == nil {
 		cerr = e.finish()
@@ -178,23 +179,25 @@ func (p *Pipeline) run(ctx context.Context, seq int, d Description, src Source, 
 	return nil
 }
 
-// runWithTimeout runs an artifact with a deadline. A source that stops at
-// the deadline fails normally; one stuck in a read that never returns (a
-// dead NFS or FUSE mount) is abandoned after a grace period: its goroutine is
-// left behind with its own record and encoder, and the collection goes on.
+// runWithTimeout runs an artifact with a deadline. At the deadline the
+// source's context ends (cause errSourceTimeout): a source that notices
+// stores what it took and records what it did not; one that does not
+// return anyway (a read stuck in the kernel, on a dead NFS or FUSE mount)
+// is abandoned after a grace period: its goroutine is left behind with its
+// own record and encoder, and the collection goes on.
 func (p *Pipeline) runWithTimeout(ctx context.Context, seq int, d Description, src Source, art *custody.Artifact, limit time.Duration, enc *zstd.Encoder) error {
-	tctx, cancel := context.WithTimeout(ctx, limit)
+	sctx, cancel := context.WithDeadlineCause(ctx, time.Now().Add(limit), errSourceTimeout)
 	defer cancel()
 	own := *art
 	done := make(chan error, 1)
-	go func() { done <- p.run(tctx, seq, d, src, &own, enc) }()
+	go func() { done <- p.run(ctx, sctx, seq, d, src, &own, enc) }()
 	grace := time.NewTimer(limit + abandonGrace)
 	defer grace.Stop()
 	select {
 	case err := <-done:
 		*art = own
-		if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return fmt.Errorf("timed out after %s (--source-timeout): not stored", limit)
+		if err != nil && timedOut(sctx) && ctx.Err() == nil {
+			return fmt.Errorf("timed out after %s (--source-timeout): not stored (%v)", limit, err)
 		}
 		return err
 	case <-grace.C:

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sort"
 
+	"github.com/custos-ir/custos/collect/hostfile"
 	"github.com/custos-ir/custos/profiles"
 )
 
@@ -82,7 +83,7 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 			if o.Windows != nil && len(out[i]) > 2 && out[i][1] == ':' {
 				out[i] = o.Windows.Local(out[i])
 			}
-			if err := ValidatePattern(out[i]); err != nil {
+			if err := hostfile.ValidatePattern(out[i]); err != nil {
 				return nil, fmt.Errorf("profile %s: %w", p.Name, err)
 			}
 		}
@@ -106,12 +107,7 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 		var st Planned
 		switch {
 		case a.Live != "":
-			st.Desc = Description{Name: a.Name, Kind: "live", Format: "jsonl", Sources: []string{a.Live}, Method: "go (gopsutil, /proc or OS API)"}
-			if fn, ok := o.Live(a.Live); ok {
-				st.Source = &Stream{Desc: st.Desc, Fn: fn}
-			} else {
-				st.Skip = fmt.Sprintf("live source %q is not available on %s", a.Live, goos)
-			}
+			st = planLive(a, o, goos)
 		case a.Files != nil:
 			paths, err := exp(a.Files.Paths)
 			if err != nil {
@@ -122,7 +118,8 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 				return nil, err
 			}
 			f := &Files{Name: a.Name, Patterns: paths, Excludes: excl,
-				Options: FileOptions{MaxSize: int64(a.Files.MaxSize), HashOnly: a.Files.HashOnly, Flag: a.Files.Flag, Logs: a.Files.Logs, Redact: a.Files.Redact}}
+				Options: FileOptions{MaxSize: int64(a.Files.MaxSize), HashOnly: a.Files.HashOnly, Flag: a.Files.Flag, Logs: a.Files.Logs, Redact: a.Files.Redact,
+					Links: linkPolicy(a.Files.Links)}}
 			st.Source, st.Desc = f, f.Describe()
 		case a.MySQL != nil:
 			m := *a.MySQL
@@ -143,7 +140,7 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 			if err != nil {
 				return nil, err
 			}
-			b := &Bodyfile{Name: a.Name, Roots: roots, Excludes: excl}
+			b := &Bodyfile{Name: a.Name, Roots: roots, Excludes: excl, Links: linkPolicy(a.Bodyfile.Links)}
 			st.Source, st.Desc = b, b.Describe()
 		}
 		steps = append(steps, st)
@@ -160,6 +157,33 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 		return rank(steps[i].Desc.Kind) < rank(steps[j].Desc.Kind)
 	})
 	return steps, nil
+}
+
+// planLive plans a live source: the platform's, or deleted (a tar of
+// files, taken here).
+func planLive(a profiles.Artifact, o PlanOptions, goos string) Planned {
+	if a.Live == "deleted" {
+		src := &Deleted{Name: a.Name}
+		if goos != "linux" {
+			return Planned{Desc: src.Describe(), Skip: "live source \"deleted\" reads /proc, which " + goos + " does not have"}
+		}
+		return Planned{Source: src, Desc: src.Describe()}
+	}
+	st := Planned{Desc: Description{Name: a.Name, Kind: "live", Format: "jsonl", Sources: []string{a.Live}, Method: "go (gopsutil, /proc or OS API)"}}
+	if fn, ok := o.Live(a.Live); ok {
+		st.Source = &Stream{Desc: st.Desc, Fn: fn}
+	} else {
+		st.Skip = fmt.Sprintf("live source %q is not available on %s", a.Live, goos)
+	}
+	return st
+}
+
+// linkPolicy is a profile's links: value (validated by profiles).
+func linkPolicy(s string) hostfile.LinkPolicy {
+	if s == "record" {
+		return hostfile.Record
+	}
+	return hostfile.Follow
 }
 
 func needsUnresolved(a *profiles.Artifact, unresolved map[string]string) string {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/custos-ir/custos/collect/paxtar"
 	"github.com/custos-ir/custos/custody"
 )
 
@@ -34,12 +35,12 @@ type Description struct {
 	Method  string   // how it is read, for the record
 }
 
-// Emitter is what a source writes to. Raw bytes go through Write; files go
-// through AddFile, which turns the artifact into a tar archive.
+// Emitter is what a source writes to. Raw bytes go through Write; files
+// through the artifact's tar (see Files).
 type Emitter struct {
 	w       io.Writer
 	art     *custody.Artifact
-	tar     *tarWriter
+	tar     *paxtar.Writer
 	files   *FileReader
 	budget  artifactBudget
 	onBytes func(int64)
@@ -70,19 +71,6 @@ func (e *Emitter) Fail(format string, args ...any) {
 // not make the artifact partial.
 func (e *Emitter) Warn(format string, args ...any) {
 	e.art.Warnings = append(e.art.Warnings, fmt.Sprintf(format, args...))
-}
-
-// AddFile records path's metadata, then, for a regular file, appends its
-// content to the artifact's tar. Problems are recorded in the file's entry;
-// the error return is only for failures of the artifact itself (the
-// store), after which the source must stop.
-func (e *Emitter) AddFile(ctx context.Context, path string, opt FileOptions) error {
-	if e.tar == nil {
-		e.tar = newTarWriter(countingWriter{e.w, e.onBytes})
-	}
-	rec, err := e.files.add(ctx, e.tar, path, opt, &e.budget)
-	e.addRecord(rec)
-	return err
 }
 
 func (e *Emitter) addRecord(rec custody.File) {
@@ -126,9 +114,17 @@ func (e *Emitter) flushRecords() {
 	e.chunks, e.chunk = nil, nil
 }
 
+// tarWriter is the artifact's tar, begun on first use.
+func (e *Emitter) tarWriter() *paxtar.Writer {
+	if e.tar == nil {
+		e.tar = paxtar.NewWriter(countingWriter{e.w, e.onBytes})
+	}
+	return e.tar
+}
+
 func (e *Emitter) finish() error {
-	if e.budget.skipped > 0 {
-		e.Warn("%d files recorded but not read because of a limit (--since/--until, --max-artifact, --max-total); see their notes", e.budget.skipped)
+	if n := e.budget.skips(); n > 0 {
+		e.Warn("%d files recorded but not read because of a limit (--since/--until, --max-artifact, --max-total); see their notes", n)
 	}
 	if e.tar != nil {
 		return e.tar.Close()

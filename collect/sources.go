@@ -3,16 +3,24 @@ package collect
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/custos-ir/custos/collect/hostfile"
 	"github.com/custos-ir/custos/custody"
 )
+
+// errSourceTimeout ends a source's context at --source-timeout: what it
+// took before is kept, the rest recorded as not taken.
+var errSourceTimeout = errors.New("--source-timeout reached")
+
+// timedOut reports whether a source's context ended at its timeout.
+func timedOut(ctx context.Context) bool {
+	return ctx.Err() != nil && errors.Is(context.Cause(ctx), errSourceTimeout)
+}
 
 // StreamFunc writes one artifact's plaintext, e.g. live state as JSON Lines.
 type StreamFunc func(ctx context.Context, w io.Writer) error
@@ -28,124 +36,14 @@ func (s *Stream) Describe() Description { return s.Desc }
 func (s *Stream) Collect(ctx context.Context, e *Emitter) error {
 	bw := bufio.NewWriterSize(e, 64<<10)
 	if err := s.Fn(ctx, bw); err != nil {
-		return err
+		if !timedOut(ctx) {
+			return err
+		}
+		// What was written before the deadline is evidence: keep it.
+		e.Fail("cut at --source-timeout: what was written before it is stored (%v)", err)
 	}
 	return bw.Flush()
 }
-
-// Files is a tar of the files matching Patterns, minus Excludes, and of
-// each of Groups (which may take files with other options).
-type Files struct {
-	Name     string
-	Patterns []string
-	Excludes []string
-	Options  FileOptions
-	Groups   []FileGroup
-	// Failures and Notes are what planning found (a configuration that
-	// names a folder that is gone, a registry key without access): they
-	// go into the artifact's record as errors and warnings.
-	Failures, Notes []string
-	Kind            string // "files" unless set
-}
-
-// FileGroup is one set of patterns with its own options.
-type FileGroup struct {
-	Patterns []string
-	Excludes []string
-	Options  FileOptions
-}
-
-func (f *Files) groups() []FileGroup {
-	var gs []FileGroup
-	if len(f.Patterns) > 0 {
-		gs = append(gs, FileGroup{f.Patterns, f.Excludes, f.Options})
-	}
-	return append(gs, f.Groups...)
-}
-
-func (f *Files) Describe() Description {
-	kind := f.Kind
-	if kind == "" {
-		kind = "files"
-	}
-	var src []string
-	for _, g := range f.groups() {
-		src = append(src, g.Patterns...)
-	}
-	return Description{Name: f.Name, Kind: kind, Format: "tar", Sources: src, Method: "statx+read"}
-}
-
-func (f *Files) Collect(ctx context.Context, e *Emitter) error {
-	if e.tar == nil {
-		e.tar = newTarWriter(countingWriter{e.w, e.onBytes})
-	}
-	// Two stages: this goroutine archives in order what a second one
-	// walks, stats, opens and (for small files) reads ahead, at most
-	// prefetch files ahead.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ch := make(chan *pending, prefetch)
-	matched := 0
-	var walkErr error
-	for _, m := range f.Failures {
-		e.Fail("%s", m)
-	}
-	for _, m := range f.Notes {
-		e.Warn("%s", m)
-	}
-	groups := f.groups()
-	go func() {
-		defer close(ch)
-		for _, g := range groups {
-			walkErr = expandTyped(ctx, g.Patterns, g.Excludes, func(p string, typ fs.FileMode, werr error) error {
-				var pd *pending
-				if werr != nil {
-					pd = &pending{rec: custody.File{Path: p, Type: "dir", Error: "list: " + errText(werr)}}
-				} else {
-					matched++
-					pd = e.files.prepareHinted(ctx, p, typ.IsRegular(), g.Options, &e.budget, !g.Options.HashOnly)
-				}
-				select {
-				case ch <- pd:
-					return nil
-				case <-ctx.Done():
-					pd.release()
-					return ctx.Err()
-				}
-			})
-			if walkErr != nil {
-				return
-			}
-		}
-	}()
-	var err error
-	for pd := range ch {
-		if err != nil {
-			pd.release()
-			continue
-		}
-		var rec custody.File
-		rec, err = e.files.write(ctx, e.tar, pd)
-		e.addRecord(rec)
-		if err != nil {
-			cancel()
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if walkErr != nil {
-		return walkErr
-	}
-	if matched == 0 {
-		e.Warn("no file matched %s", strings.Join(f.Describe().Sources, ", "))
-	}
-	return nil
-}
-
-// prefetch bounds how many files the walking stage runs ahead: with
-// smallMax bytes each at most, 4 MiB per files artifact.
-const prefetch = 32
 
 // Bodyfile is a timeline of every entry under Roots in The Sleuth Kit's
 // bodyfile 3 format, taken before any file is read.
@@ -153,6 +51,7 @@ type Bodyfile struct {
 	Name     string
 	Roots    []string
 	Excludes []string
+	Links    hostfile.LinkPolicy
 }
 
 func (b *Bodyfile) Describe() Description {
@@ -162,46 +61,27 @@ func (b *Bodyfile) Describe() Description {
 func (b *Bodyfile) Collect(ctx context.Context, e *Emitter) error {
 	bw := bufio.NewWriterSize(e, 64<<10)
 	n := 0
-	for _, root := range b.Roots {
-		err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if cerr := ctx.Err(); cerr != nil {
-				return cerr
-			}
-			if err != nil {
-				if os.IsNotExist(err) && p == root {
-					return nil
-				}
-				e.Fail("%s: %s", p, errText(err))
-				if d != nil && d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			for _, x := range b.Excludes {
-				if MatchPattern(filepath.ToSlash(x), filepath.ToSlash(p)) {
-					if d.IsDir() {
-						return filepath.SkipDir
-					}
-					return nil
-				}
-			}
-			rec, serr := lstatRecord(p)
-			if serr != nil {
-				e.Fail("%s: %s", p, errText(serr))
-				return nil
-			}
-			if rec.Type == "symlink" {
-				rec.Link, _ = os.Readlink(p)
-			}
-			n++
-			_, werr := io.WriteString(bw, BodyLine(rec))
-			return werr
-		})
-		if err != nil {
-			return err
+	opt := hostfile.WalkOptions{Excludes: b.Excludes, Links: b.Links, Dirs: true}
+	err := hostfile.Walk(ctx, b.Roots, opt, func(en *hostfile.Entry) error {
+		if en.Err != nil {
+			e.Fail("%s: %s", hostfile.RecordPath(en.Path), hostfile.ErrText(en.Err))
+			return nil
 		}
-	}
-	if n == 0 {
+		rec, err := en.Record()
+		if err != nil {
+			e.Fail("%s: %s", hostfile.RecordPath(en.Path), hostfile.ErrText(err))
+			return nil
+		}
+		n++
+		_, werr := io.WriteString(bw, BodyLine(rec))
+		return werr
+	})
+	switch {
+	case err != nil && timedOut(ctx):
+		e.Fail("walk stopped at --source-timeout after %d entries: what it had not reached is not in the timeline", n)
+	case err != nil:
+		return err
+	case n == 0:
 		e.Warn("no entries under %s", strings.Join(b.Roots, ", "))
 	}
 	return bw.Flush()
@@ -209,8 +89,10 @@ func (b *Bodyfile) Collect(ctx context.Context, e *Emitter) error {
 
 // BodyLine formats one bodyfile 3 line:
 // MD5|name|inode|mode_as_string|UID|GID|size|atime|mtime|ctime|crtime
-// MD5 is 0 (content is hashed in the file artifacts, with SHA-256). A '|'
-// or newline in a name is written as \x7c or \x0a so a line stays a line.
+// MD5 is 0 (content is hashed in the file artifacts, with SHA-256). Names
+// are the record's (custody.EscapePath: a backslash is \\, a newline or
+// other control byte and a byte that is not UTF-8 \xHH), and a '|' is
+// written \x7c, so a line stays a line.
 func BodyLine(f custody.File) string {
 	name := bodyEscape(f.Path)
 	if f.Link != "" {
@@ -221,9 +103,17 @@ func BodyLine(f custody.File) string {
 		epoch(f.Atime), epoch(f.Mtime), epoch(f.Ctime), epoch(f.Btime))
 }
 
-var bodyReplacer = strings.NewReplacer("|", `\x7c`, "\n", `\x0a`, "\r", `\x0d`, `\`, `\\`)
+var (
+	bodyReplacer    = strings.NewReplacer("|", `\x7c`, "\n", `\x0a`, "\r", `\x0d`)
+	bodyWinReplacer = strings.NewReplacer("|", `\x7c`, "\n", `\x0a`, "\r", `\x0d`, `\`, `\\`)
+)
 
-func bodyEscape(s string) string { return bodyReplacer.Replace(s) }
+func bodyEscape(s string) string {
+	if strings.HasPrefix(s, "/") || !strings.Contains(s, `\`) {
+		return bodyReplacer.Replace(s) // escaped already but for '|'
+	}
+	return bodyWinReplacer.Replace(s)
+}
 
 // bodyMode is TSK's "r/rrwxr-xr-x" form.
 func bodyMode(f custody.File) string {
@@ -231,7 +121,7 @@ func bodyMode(f custody.File) string {
 	if t == "" {
 		t = "-"
 	}
-	bits := parseModeBits(f.Mode)
+	bits := hostfile.ParseMode(f.Mode)
 	const rwx = "rwxrwxrwx"
 	var b strings.Builder
 	b.WriteString(t + "/" + t)

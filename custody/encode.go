@@ -41,12 +41,17 @@ func (f *File) appendJSON(b []byte) []byte {
 	b = appendTimeField(b, `,"ctime":`, f.Ctime)
 	b = appendTimeField(b, `,"btime":`, f.Btime)
 	b = appendStringField(b, `,"link":`, f.Link)
+	b = appendStringField(b, `,"target":`, f.Target)
 	b = append(b, `,"stored":`...)
 	b = strconv.AppendBool(b, f.Stored)
 	b = appendStringField(b, `,"sha256":`, f.SHA256)
 	if f.Read != 0 {
 		b = append(b, `,"read":`...)
 		b = strconv.AppendInt(b, f.Read, 10)
+	}
+	if f.Holes != 0 {
+		b = append(b, `,"holes":`...)
+		b = strconv.AppendInt(b, f.Holes, 10)
 	}
 	b = appendStringField(b, `,"method":`, f.Method)
 	b = appendStringField(b, `,"error":`, f.Error)

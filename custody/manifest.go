@@ -250,10 +250,16 @@ type File struct {
 	Ctime  *time.Time `json:"ctime,omitempty"`
 	Btime  *time.Time `json:"btime,omitempty"`
 	Link   string     `json:"link,omitempty"`
+	// Target is, for a symlink, the path (no link in it) of what was taken
+	// through it; its own record is in the same artifact.
+	Target string `json:"target,omitempty"`
 	// Stored is true when the content is in the artifact's tar.
 	Stored bool   `json:"stored"`
 	SHA256 string `json:"sha256,omitempty"`
 	Read   int64  `json:"read,omitempty"`
+	// Holes is how many of the Read bytes were holes of a sparse file:
+	// hashed as the zeros they read as, never read, and stored as holes.
+	Holes  int64  `json:"holes,omitempty"`
 	Method string `json:"method,omitempty"`
 	Error  string `json:"error,omitempty"`
 	Note   string `json:"note,omitempty"`

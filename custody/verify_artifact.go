@@ -186,10 +186,14 @@ func verifyTar(a *Artifact, src io.Reader, thing string, r *Report) {
 	}
 }
 
-// TarName maps a host path to its name inside an artifact's tar: no leading
-// slash, and a Windows drive letter becomes the first directory
-// (C:\Windows\x → C/Windows/x).
+// TarName maps a recorded host path to its name inside an artifact's tar:
+// a POSIX path (leading "/") is the host's bytes (see EscapePath) without
+// the leading slash; in a Windows path a drive letter becomes the first
+// directory (C:\Windows\x → C/Windows/x).
 func TarName(p string) string {
+	if strings.HasPrefix(p, "/") {
+		return strings.TrimLeft(UnescapePath(p), "/")
+	}
 	p = strings.ReplaceAll(p, "\\", "/")
 	if len(p) >= 2 && p[1] == ':' {
 		p = p[:1] + p[2:]

@@ -83,6 +83,9 @@ type Files struct {
 	// Redact names the secrets to replace by REDACTED in the stored copy
 	// (the record keeps the original's SHA-256): one of Redactions.
 	Redact string `yaml:"redact,omitempty"`
+	// Links is "follow" (the default: each symlink is recorded and what it
+	// leads to taken) or "record" (each symlink recorded, none followed).
+	Links string `yaml:"links,omitempty"`
 }
 
 // Discoveries are the values of an artifact's discover key.
@@ -129,6 +132,16 @@ type MySQLTable struct {
 type Bodyfile struct {
 	Roots   []string `yaml:"roots"`
 	Exclude []string `yaml:"exclude,omitempty"`
+	Links   string   `yaml:"links,omitempty"` // as in Files
+}
+
+// checkLinks validates a links: value.
+func checkLinks(s string) error {
+	switch s {
+	case "", "follow", "record":
+		return nil
+	}
+	return fmt.Errorf("links %q: want follow or record", s)
 }
 
 // Kind names the artifact's source kind.
@@ -312,6 +325,9 @@ func (p *Profile) validate() error {
 			if r := a.Files.Redact; r != "" && !slices.Contains(Redactions, r) {
 				return fmt.Errorf("%s: redact %q: want one of %s", where, r, strings.Join(Redactions, ", "))
 			}
+			if err := checkLinks(a.Files.Links); err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
 		case a.Discover != "":
 			if _, ok := Discoveries[a.Discover]; !ok {
 				var names []string
@@ -346,6 +362,9 @@ func (p *Profile) validate() error {
 		case a.Bodyfile != nil:
 			if len(a.Bodyfile.Roots) == 0 {
 				return fmt.Errorf("%s: bodyfile needs roots", where)
+			}
+			if err := checkLinks(a.Bodyfile.Links); err != nil {
+				return fmt.Errorf("%s: %w", where, err)
 			}
 			pats = append(append(pats, a.Bodyfile.Roots...), a.Bodyfile.Exclude...)
 		}

@@ -37,6 +37,8 @@ func TestLoadRejects(t *testing.T) {
 		"undefined var": {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    files: {paths: ['${root}/x']}\n", `undefined variable ${root}`},
 		"include loop":  {"name: x\nplatform: linux\ninclude: [LOOP]\nartifacts: []\n", `includes itself`},
 		"bad size":      {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    files: {paths: [/x], max_size: lots}\n", `size "lots"`},
+		"links":         {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    files: {paths: [/x], links: sometimes}\n", `links "sometimes": want follow or record`},
+		"body links":    {"name: x\nplatform: linux\nartifacts:\n  - name: a\n    bodyfile: {roots: [/x], links: never}\n", `links "never": want follow or record`},
 		"empty":         {"", "empty profile"},
 		"no name":       {"platform: linux\n", "name is required"},
 	}

@@ -4,6 +4,9 @@
 # (this machine is noisy: compare rounds, not single numbers).
 #
 #   BENCH_SIZE=1GiB BENCH_ROUNDS=3 bash scripts/bench.sh
+#
+# BENCH_BASELINE=/path/to/an/older/custos adds that binary to every round,
+# right after this one, so a change is measured against what it replaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${BENCH_SIZE:-1GiB}
@@ -39,6 +42,10 @@ results="$work/results.txt"; : > "$results"
 for i in $(seq "$rounds"); do
   rm -rf "$work/out-custos" "$work/out-shell"; mkdir -p "$work/out-shell"
   run custos ./custos collect --case BENCH --recipient "$pub" --profile none --path "$corpus" --to "$work/out-custos" -q >> "$results"
+  if [ -n "${BENCH_BASELINE:-}" ]; then
+    rm -rf "$work/out-base"
+    run baseline "$BENCH_BASELINE" collect --case BENCH --recipient "$pub" --profile none --path "$corpus" --to "$work/out-base" -q >> "$results"
+  fi
   run shell bash -c "tar -cf - -C '$corpus' . | zstd -T0 -3 -q | age -r '$pub' > '$work/out-shell/c.tar.zst.age' && find '$corpus' -type f -exec sha256sum {} + > '$work/out-shell/sums'" >> "$results"
 done
 # The small-file tree: 20,000 files of 0.5-8.5 KiB, where per-file costs show.
@@ -52,6 +59,9 @@ cat $(find "$small" -type f) > /dev/null
 for i in $(seq "$rounds"); do
   rm -rf "$work/out-small"; mkdir -p "$work/out-small"
   run small-custos ./custos collect --case BENCH --recipient "$pub" --profile none --path "$small" --to "$work/out-small/c" -q >> "$results"
+  if [ -n "${BENCH_BASELINE:-}" ]; then
+    run small-baseline "$BENCH_BASELINE" collect --case BENCH --recipient "$pub" --profile none --path "$small" --to "$work/out-small/b" -q >> "$results"
+  fi
   run small-shell bash -c "tar -cf - -C '$small' . | zstd -T0 -3 -q | age -r '$pub' > '$work/out-small/s.age' && find '$small' -type f -exec sha256sum {} + > '$work/out-small/sums'" >> "$results"
 done
 # Stages alone, once each, so the ceiling is visible.
@@ -72,5 +82,7 @@ awk -v bytes="$bytes" -v sbytes="$smallbytes" -v cs="$custos_size" -v ss="$shell
 END {
   printf "\ncorpus %.0f MiB; stored: custos %.0f MiB, shell %.0f MiB\n", bytes/1048576, cs/1048576, ss/1048576
   if (n["custos"] && n["shell"]) printf "mean: custos %.1f MiB/s, shell %.1f MiB/s, ratio %.2fx\n", bytes/1048576/(t["custos"]/n["custos"]), bytes/1048576/(t["shell"]/n["shell"]), (t["shell"]/n["shell"])/(t["custos"]/n["custos"])
+  if (n["baseline"]) printf "baseline: %.1f MiB/s (custos %.1f MiB/s)\n", bytes/1048576/(t["baseline"]/n["baseline"]), bytes/1048576/(t["custos"]/n["custos"])
+  if (n["small-baseline"]) printf "small files, baseline: %.2f s (custos %.2f s)\n", t["small-baseline"]/n["small-baseline"], t["small-custos"]/n["small-custos"]
   if (n["small-custos"] && n["small-shell"]) printf "small files (%.0f MiB): custos %.2f s, shell %.2f s, ratio %.2fx\n", sbytes/1048576, t["small-custos"]/n["small-custos"], t["small-shell"]/n["small-shell"], (t["small-shell"]/n["small-shell"])/(t["small-custos"]/n["small-custos"])
 }' "$results"

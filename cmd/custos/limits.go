@@ -21,6 +21,7 @@ type limitOptions struct {
 	readRate      string
 	uploadRate    string
 	sourceTimeout time.Duration
+	fileTimeout   time.Duration
 	deadline      string
 	since, until  string
 	maxArtifact   string
@@ -32,7 +33,8 @@ func (o *limitOptions) flags(f *pflag.FlagSet) {
 	f.StringVar(&o.priority, "priority", "low", "CPU and I/O priority: low (nice 10, best-effort I/O) or normal")
 	f.StringVar(&o.readRate, "read-rate", "", "read files at most this fast, e.g. `50MiB/s`")
 	f.StringVar(&o.uploadRate, "upload-rate", "", "write to the destination at most this fast, e.g. `20MiB/s`")
-	f.DurationVar(&o.sourceTimeout, "source-timeout", 30*time.Minute, "give up an artifact after this long (a stuck network mount), record it, go on")
+	f.DurationVar(&o.sourceTimeout, "source-timeout", 30*time.Minute, "stop an artifact after this long: what it took is stored, the rest recorded as not taken (0: no limit)")
+	f.DurationVar(&o.fileTimeout, "file-timeout", 10*time.Minute, "cut the read of one file after this long: the bytes read are kept, the record says where it was cut (0: no limit)")
 	f.StringVar(&o.deadline, "deadline", "", "stop taking artifacts after this `DURATION` (2h) or time (RFC 3339); the manifest is still written")
 	f.StringVar(&o.since, "since", "", "log files modified before this are recorded, not read: a date, RFC 3339 time, or age like 30d")
 	f.StringVar(&o.until, "until", "", "log files modified after this are recorded, not read")
@@ -65,8 +67,9 @@ func parseWhen(flag, s string, now time.Time) (time.Time, error) {
 // build checks every limit before anything is read and returns them, with
 // the settings to record and the collection's deadline (zero: none).
 func (o *limitOptions) build(now time.Time) (*collect.Limits, map[string]string, time.Time, error) {
-	l := &collect.Limits{SourceTimeout: o.sourceTimeout}
-	set := map[string]string{"cpu": fmt.Sprint(o.cpu), "priority": o.priority, "source_timeout": o.sourceTimeout.String()}
+	l := &collect.Limits{SourceTimeout: o.sourceTimeout, FileTimeout: o.fileTimeout}
+	set := map[string]string{"cpu": fmt.Sprint(o.cpu), "priority": o.priority, "source_timeout": o.sourceTimeout.String(),
+		"file_timeout": o.fileTimeout.String()}
 	if o.cpu < 1 {
 		return nil, nil, time.Time{}, usageErr("--cpu %d: want 1 or more", o.cpu)
 	}

@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// platformIdentity reads /proc and /etc/os-release.
+// platformIdentity reads /proc and /etc/os-release (host files through
+// hostfile: O_NOATIME, no FIFO opened; /proc is the kernel's).
 func platformIdentity(ctx context.Context) (Identity, error) {
 	id := Identity{OS: "linux"}
 	var problems []string
@@ -31,7 +32,7 @@ func platformIdentity(ctx context.Context) (Identity, error) {
 		problems = append(problems, "boot time: "+err.Error())
 	}
 	for _, p := range []string{"/etc/os-release", "/usr/lib/os-release"} {
-		b, err := os.ReadFile(p)
+		b, err := readHost(p, 1<<20)
 		if err != nil {
 			continue
 		}
@@ -44,7 +45,7 @@ func platformIdentity(ctx context.Context) (Identity, error) {
 	}
 	// Debian keeps the point release in /etc/debian_version.
 	if id.Platform == "debian" {
-		if b, err := os.ReadFile("/etc/debian_version"); err == nil {
+		if b, err := readHost("/etc/debian_version", 4096); err == nil {
 			id.PlatformVersion = strings.TrimSpace(string(b))
 		}
 	}

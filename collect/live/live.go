@@ -43,9 +43,13 @@ func Lookup(name string) (Func, bool) {
 	return f, ok
 }
 
-// Names lists the sources.
+// taken are the live sources whose artifact is a tar of files, which the
+// collect package takes itself ("deleted": DeletedFiles copied).
+var taken = []string{"deleted"}
+
+// Names lists the sources, those in taken included.
 func Names() []string {
-	var out []string
+	out := append([]string(nil), taken...)
 	for n := range sources {
 		out = append(out, n)
 	}
@@ -176,7 +180,7 @@ type Identity struct {
 func HostIdentity(ctx context.Context) (Identity, error) {
 	id, err := platformIdentity(ctx)
 	id.Arch = runtime.GOARCH
-	if b, rerr := os.ReadFile("/etc/machine-id"); rerr == nil {
+	if b, rerr := readHost("/etc/machine-id", 4096); rerr == nil {
 		id.MachineID = strings.TrimSpace(string(b))
 	}
 	if id.Hostname == "" {
@@ -243,7 +247,7 @@ func Host(ctx context.Context, w io.Writer) error {
 	}
 	var e errs
 	e.add("host info", err)
-	f.LocaltimeLink, _ = os.Readlink("/etc/localtime")
+	f.LocaltimeLink, _ = os.Readlink(fsRoot + "/etc/localtime") // reading a link changes no time
 	if platformHostFacts != nil {
 		platformHostFacts(&f, &e)
 	}
@@ -256,7 +260,7 @@ func Host(ctx context.Context, w io.Writer) error {
 var platformHostFacts func(*HostFacts, *errs)
 
 func resolvers() []string {
-	b, err := os.ReadFile("/etc/resolv.conf")
+	b, err := readHost("/etc/resolv.conf", 1<<20)
 	if err != nil {
 		return nil
 	}

@@ -1,12 +1,6 @@
 package live
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
-	"os"
-	"time"
-)
+import "time"
 
 // Process is one line of the "processes" source.
 type Process struct {
@@ -41,15 +35,15 @@ type exeKey struct {
 	mtime    int64
 }
 
-func (c *exeCache) hash(f *os.File, k exeKey) (string, error) {
+// hash returns the digest of the executable k, computing it once.
+func (c *exeCache) hash(k exeKey, compute func() (string, error)) (string, error) {
 	if s, ok := c.sums[k]; ok {
 		return s, nil
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	s, err := compute()
+	if err != nil {
 		return "", err
 	}
-	s := hex.EncodeToString(h.Sum(nil))
 	if c.sums == nil {
 		c.sums = map[exeKey]string{}
 	}

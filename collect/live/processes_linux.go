@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/custos-ir/custos/collect/hostfile"
 )
 
 // procRoot is /proc; tests point it at a fixture.
@@ -34,7 +34,7 @@ func Processes(ctx context.Context, w io.Writer) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		p, gone := readProcess(pid, boot, users, &cache)
+		p, gone := readProcess(ctx, pid, boot, users, &cache)
 		if gone {
 			continue // exited between listing and reading
 		}
@@ -60,7 +60,7 @@ func listPIDs() ([]int32, error) {
 	return pids, nil
 }
 
-func readProcess(pid int32, boot time.Time, users map[uint32]string, cache *exeCache) (Process, bool) {
+func readProcess(ctx context.Context, pid int32, boot time.Time, users map[uint32]string, cache *exeCache) (Process, bool) {
 	dir := filepath.Join(procRoot, strconv.Itoa(int(pid)))
 	p := Process{PID: pid, Cmdline: []string{}}
 	var e errs
@@ -99,7 +99,7 @@ func readProcess(pid int32, boot time.Time, users map[uint32]string, cache *exeC
 		p.Exe = exe
 		p.ExeDeleted = strings.HasSuffix(exe, " (deleted)")
 		p.ExeMemfd = strings.HasPrefix(exe, "/memfd:")
-		hashExe(&p, filepath.Join(dir, "exe"), cache, &e)
+		hashExe(ctx, &p, filepath.Join(dir, "exe"), cache, &e)
 	case !isKernelThread(p):
 		e.add("exe", unwrap(err))
 	}
@@ -107,24 +107,27 @@ func readProcess(pid int32, boot time.Time, users map[uint32]string, cache *exeC
 	return p, false
 }
 
-func hashExe(p *Process, link string, cache *exeCache, e *errs) {
-	fd, err := unix.Open(link, unix.O_RDONLY|unix.O_NOATIME|unix.O_CLOEXEC, 0)
-	if err == unix.EPERM {
-		fd, err = unix.Open(link, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	}
+// maxExeHash bounds the data read to hash one executable: a binary padded
+// to many GiB is recorded (size, and why it was not hashed), and the
+// deleted source or a files artifact can take it. Holes are not read.
+const maxExeHash = 1 << 30
+
+func hashExe(ctx context.Context, p *Process, link string, cache *exeCache, e *errs) {
+	f, err := hostfile.OpenProcLink(link)
 	if err != nil {
 		e.add("exe hash", err)
 		return
 	}
-	f := os.NewFile(uintptr(fd), link)
 	defer f.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		e.add("exe hash", err)
-		return
+	rec := f.Record()
+	p.ExeSize = rec.Size
+	var mtime int64
+	if rec.Mtime != nil {
+		mtime = rec.Mtime.UnixNano()
 	}
-	p.ExeSize = st.Size
-	sum, err := cache.hash(f, exeKey{uint64(st.Dev), st.Ino, st.Size, st.Mtim.Nano()})
+	sum, err := cache.hash(exeKey{rec.Device, rec.Inode, rec.Size, mtime}, func() (string, error) {
+		return hostfile.Hash(ctx, f, maxExeHash)
+	})
 	if err != nil {
 		e.add("exe hash", err)
 		return
@@ -176,7 +179,7 @@ func bootTime() time.Time {
 
 func passwd() map[uint32]string {
 	out := map[uint32]string{}
-	b, err := os.ReadFile("/etc/passwd")
+	b, err := readHost("/etc/passwd", 64<<20)
 	if err != nil {
 		return out
 	}

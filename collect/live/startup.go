@@ -2,96 +2,110 @@ package live
 
 import (
 	"bufio"
+	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/custos-ir/custos/collect/hostfile"
 )
 
 // Persistence: what starts by itself. Read from the files systemd, cron and
 // the shell read, not from systemctl or crontab -l.
 
-// Unit is one line of the "services" source: a systemd unit file.
+// Unit is one line of the "services" source: a systemd unit file, or a
+// link standing for one (an alias, or a unit masked by a link to
+// /dev/null).
 type Unit struct {
 	Name       string     `json:"name"`
 	Path       string     `json:"path"`
-	Kind       string     `json:"kind"` // service, timer, socket, path, ...
+	Kind       string     `json:"kind"`             // service, timer, socket, path, ...
+	Type       string     `json:"type,omitempty"`   // symlink, or what else when not a regular file
+	Link       string     `json:"link,omitempty"`   // a link's text
+	Target     string     `json:"target,omitempty"` // what it leads to (its own line, when a unit)
 	Enabled    []string   `json:"enabled_by,omitempty"`
 	ExecStart  []string   `json:"exec_start,omitempty"`
 	OnCalendar []string   `json:"on_calendar,omitempty"`
 	Override   bool       `json:"override,omitempty"` // a drop-in (*.d/*.conf)
 	Mtime      *time.Time `json:"mtime,omitempty"`
 	SHA256     string     `json:"sha256,omitempty"`
+	Note       string     `json:"note,omitempty"`
 	Errors     []string   `json:"errors,omitempty"`
 }
 
 var unitDirs = []string{"/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"}
 
+var userUnitDirs = []string{"/root/.config/systemd/user", "/home/*/.config/systemd/user"}
+
 // Services lists systemd units (services, timers, sockets, paths) with their
 // ExecStart lines and what enables them.
 func Services(ctx context.Context, w io.Writer) error {
 	out := newLines(w)
-	dirs := append([]string(nil), unitDirs...)
-	homes, _ := filepath.Glob("/home/*/.config/systemd/user")
-	dirs = append(append(dirs, "/root/.config/systemd/user"), homes...)
+	dirs := append(append([]string(nil), unitDirs...), userUnitDirs...)
 	enabled := map[string][]string{}
+	var wants, units []string
 	for _, d := range dirs {
-		wants, _ := filepath.Glob(filepath.Join(d, "*.wants", "*"))
-		for _, l := range wants {
-			enabled[filepath.Base(l)] = append(enabled[filepath.Base(l)], filepath.Base(filepath.Dir(l)))
-		}
+		wants = append(wants, d+"/*.wants/*")
+		units = append(units, d+"/*", d+"/*.d/*.conf")
 	}
-	for _, d := range dirs {
-		files, _ := filepath.Glob(filepath.Join(d, "*"))
-		drop, _ := filepath.Glob(filepath.Join(d, "*.d", "*.conf"))
-		files = append(files, drop...)
-		sort.Strings(files)
-		for _, p := range files {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			fi, err := os.Stat(p)
-			if err != nil || fi.IsDir() {
-				continue
-			}
-			kind := strings.TrimPrefix(filepath.Ext(p), ".")
-			override := kind == "conf"
-			name := filepath.Base(p)
-			if override {
-				name = filepath.Base(filepath.Dir(p))
-				kind = strings.TrimPrefix(filepath.Ext(strings.TrimSuffix(name, ".d")), ".")
-			}
-			switch kind {
-			case "service", "timer", "socket", "path", "mount", "target":
-			default:
-				continue
-			}
-			u := Unit{Name: name, Path: p, Kind: kind, Enabled: enabled[name], Override: override, Mtime: utc(fi.ModTime())}
-			b, err := readSmall(p)
-			if err != nil {
-				u.Errors = append(u.Errors, err.Error())
-			} else {
-				sum := sha256.Sum256(b)
-				u.SHA256 = hex.EncodeToString(sum[:])
-				u.ExecStart = directives(b, "ExecStart", "ExecStartPre", "ExecStartPost", "ExecStop", "ExecReload")
-				u.OnCalendar = directives(b, "OnCalendar", "OnBootSec", "OnUnitActiveSec")
-			}
-			if err := out.put(u); err != nil {
-				return err
-			}
-		}
+	// The *.wants entries are links whose names say what is enabled.
+	err := walkHost(ctx, wants, hostfile.Record, func(e *hostfile.Entry) error {
+		name, by := filepath.Base(e.Path), filepath.Base(filepath.Dir(e.Path))
+		enabled[name] = append(enabled[name], by)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	return nil
+	return walkHost(ctx, units, hostfile.Follow, func(e *hostfile.Entry) error {
+		u, ok := unitOf(e, enabled)
+		if !ok {
+			return nil
+		}
+		return out.put(u)
+	})
+}
+
+// unitOf reads one walked entry as a unit; ok is false for what is not one.
+func unitOf(e *hostfile.Entry, enabled map[string][]string) (Unit, bool) {
+	if e.Kind == hostfile.KindDir && e.Err == nil {
+		return Unit{}, false
+	}
+	p := e.Path
+	kind := strings.TrimPrefix(filepath.Ext(p), ".")
+	override := kind == "conf"
+	name := filepath.Base(p)
+	if override {
+		name = filepath.Base(filepath.Dir(p))
+		kind = strings.TrimPrefix(filepath.Ext(strings.TrimSuffix(name, ".d")), ".")
+	}
+	switch kind {
+	case "service", "timer", "socket", "path", "mount", "target":
+	default:
+		return Unit{}, false
+	}
+	ff, b := readEntry(e, 1<<20)
+	u := Unit{Name: name, Path: ff.Path, Kind: kind, Type: ff.Type, Link: ff.Link, Target: ff.Target, Enabled: enabled[name],
+		Override: override, SHA256: ff.SHA256, Note: ff.Note}
+	if rec, err := e.Record(); err == nil {
+		u.Mtime = rec.Mtime
+	}
+	if ff.Error != "" {
+		u.Errors = append(u.Errors, ff.Error)
+	}
+	if ff.Type == "device" && ff.Link == "" {
+		u.Note = "a device, not a unit file (masked?): recorded, never opened"
+	}
+	u.ExecStart = directives(b, "ExecStart", "ExecStartPre", "ExecStartPost", "ExecStop", "ExecReload")
+	u.OnCalendar = directives(b, "OnCalendar", "OnBootSec", "OnUnitActiveSec")
+	return u, true
 }
 
 func directives(b []byte, keys ...string) []string {
 	var out []string
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		l := strings.TrimSpace(sc.Text())
 		for _, k := range keys {
@@ -101,15 +115,6 @@ func directives(b []byte, keys ...string) []string {
 		}
 	}
 	return out
-}
-
-func readSmall(p string) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, 1<<20))
 }
 
 // CronEntry is one line of the "scheduled" source.
@@ -122,40 +127,34 @@ type CronEntry struct {
 	Raw      string `json:"raw"`
 }
 
+var cronFiles = []string{"/etc/crontab", "/etc/cron.d/*", "/etc/anacrontab", "/var/spool/cron/crontabs/*", "/var/spool/cron/*"}
+
 // Scheduled lists every crontab entry of the system and of users, and
 // anacron jobs.
 func Scheduled(ctx context.Context, w io.Writer) error {
 	out := newLines(w)
-	var files []string
-	for _, pat := range []string{"/etc/crontab", "/etc/cron.d/*", "/etc/anacrontab", "/var/spool/cron/crontabs/*", "/var/spool/cron/*"} {
-		m, _ := filepath.Glob(pat)
-		files = append(files, m...)
-	}
-	for _, p := range files {
-		fi, err := os.Stat(p)
-		if err != nil || fi.IsDir() {
-			continue
+	return walkHost(ctx, cronFiles, hostfile.Follow, func(e *hostfile.Entry) error {
+		if e.Err != nil || e.Link != nil || e.Kind == hostfile.KindDir {
+			return nil
 		}
-		b, err := readSmall(p)
-		if err != nil {
-			continue
-		}
-		system := !strings.HasPrefix(p, "/var/spool/")
+		_, b := readEntry(e, 1<<20)
+		p := hostfile.RecordPath(e.Path)
+		system := !strings.HasPrefix(e.Path, fsRoot+"/var/spool/")
 		for i, l := range strings.Split(string(b), "\n") {
-			e, ok := parseCron(l, system)
+			ce, ok := parseCron(l, system)
 			if !ok {
 				continue
 			}
-			e.File, e.Line = p, i+1
+			ce.File, ce.Line = p, i+1
 			if !system {
-				e.User = filepath.Base(p)
+				ce.User = filepath.Base(e.Path)
 			}
-			if err := out.put(e); err != nil {
+			if err := out.put(ce); err != nil {
 				return err
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // parseCron reads one crontab line; system crontabs carry a user field.
@@ -190,14 +189,20 @@ func parseCron(l string, system bool) (CronEntry, bool) {
 }
 
 // Autostart is one line of the "autostart" source: a place code runs from
-// at boot or login, as found.
+// at boot or login, as found. A link is a line of its own (link, and the
+// target it leads to, whose line follows, or why it was not followed).
 type Autostart struct {
 	Path   string     `json:"path"`
 	Kind   string     `json:"kind"`
+	Type   string     `json:"type,omitempty"` // symlink, fifo, ...: when not a regular file
+	Link   string     `json:"link,omitempty"`
+	Target string     `json:"target,omitempty"`
 	Size   int64      `json:"size"`
 	Mtime  *time.Time `json:"mtime,omitempty"`
 	SHA256 string     `json:"sha256,omitempty"`
 	Lines  []string   `json:"lines,omitempty"` // for small text files: their non-comment lines
+	Note   string     `json:"note,omitempty"`
+	Error  string     `json:"error,omitempty"`
 }
 
 var autostartPlaces = []struct{ pattern, kind string }{
@@ -223,28 +228,27 @@ var autostartPlaces = []struct{ pattern, kind string }{
 func Autostarts(ctx context.Context, w io.Writer) error {
 	out := newLines(w)
 	for _, pl := range autostartPlaces {
-		m, _ := filepath.Glob(pl.pattern)
-		sort.Strings(m)
-		for _, p := range m {
-			fi, err := os.Stat(p)
-			if err != nil || fi.IsDir() {
-				continue
+		err := walkHost(ctx, []string{pl.pattern}, hostfile.Follow, func(e *hostfile.Entry) error {
+			if e.Kind == hostfile.KindDir && e.Err == nil {
+				return nil
 			}
-			a := Autostart{Path: p, Kind: pl.kind, Size: fi.Size(), Mtime: utc(fi.ModTime())}
-			if b, err := readSmall(p); err == nil {
-				sum := sha256.Sum256(b)
-				a.SHA256 = hex.EncodeToString(sum[:])
-				if fi.Size() <= 16<<10 {
-					for _, l := range strings.Split(string(b), "\n") {
-						if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
-							a.Lines = append(a.Lines, t)
-						}
+			ff, b := readEntry(e, 16<<10)
+			a := Autostart{Path: ff.Path, Kind: pl.kind, Type: ff.Type, Link: ff.Link, Target: ff.Target, Size: ff.Size,
+				SHA256: ff.SHA256, Note: ff.Note, Error: ff.Error}
+			if rec, err := e.Record(); err == nil {
+				a.Mtime = rec.Mtime
+			}
+			if ff.SHA256 != "" && ff.Size <= 16<<10 {
+				for _, l := range strings.Split(string(b), "\n") {
+					if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
+						a.Lines = append(a.Lines, t)
 					}
 				}
 			}
-			if err := out.put(a); err != nil {
-				return err
-			}
+			return out.put(a)
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

@@ -4,13 +4,12 @@ package live
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
-	"os"
 
 	"github.com/shirou/gopsutil/v4/process"
+
+	"github.com/custos-ir/custos/collect/hostfile"
 )
 
 // Processes lists processes through gopsutil (the OS's own APIs).
@@ -38,14 +37,14 @@ func Processes(ctx context.Context, w io.Writer) error {
 			p.Exe = exe
 			if s, ok := sums[exe]; ok {
 				p.ExeSHA256 = s
-			} else if f, err := os.Open(exe); err == nil {
-				h := sha256.New()
-				n, err := io.Copy(h, f)
+			} else if f, _, err := hostfile.Open(exe); err == nil {
+				p.ExeSize = f.Record().Size
+				sum, err := hostfile.Hash(ctx, f, 1<<30)
 				f.Close()
 				e.add("exe hash", err)
 				if err == nil {
-					p.ExeSHA256, p.ExeSize = hex.EncodeToString(h.Sum(nil)), n
-					sums[exe] = p.ExeSHA256
+					p.ExeSHA256 = sum
+					sums[exe] = sum
 				}
 			} else {
 				e.add("exe hash", err)

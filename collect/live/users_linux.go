@@ -7,11 +7,12 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/custos-ir/custos/collect/hostfile"
 )
 
 // Users lists logged-in sessions from utmp and from systemd-logind's
@@ -22,7 +23,7 @@ func Users(ctx context.Context, w io.Writer) error {
 	n := 0
 	var problems []string
 	for _, p := range []string{"/run/utmp", "/var/run/utmp"} {
-		b, err := os.ReadFile(p)
+		b, err := readHost(p, 64<<20)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -38,25 +39,34 @@ func Users(ctx context.Context, w io.Writer) error {
 		}
 		break
 	}
-	ents, err := os.ReadDir("/run/systemd/sessions")
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		problems = append(problems, "/run/systemd/sessions: "+err.Error())
-	}
-	for _, e := range ents {
-		if !e.Type().IsRegular() || strings.Contains(e.Name(), ".") {
-			continue // .ref files are FIFOs
+	err := walkHost(ctx, []string{"/run/systemd/sessions/*"}, hostfile.Record, func(e *hostfile.Entry) error {
+		name := filepath.Base(e.Path)
+		if e.Err != nil {
+			problems = append(problems, "/run/systemd/sessions: "+hostfile.ErrText(e.Err))
+			return nil
 		}
-		b, err := readSmall(filepath.Join("/run/systemd/sessions", e.Name()))
+		if e.Kind != hostfile.KindFile || strings.Contains(name, ".") {
+			return nil // .ref files are FIFOs
+		}
+		f, err := e.Open()
 		if err != nil {
-			problems = append(problems, e.Name()+": "+err.Error())
-			continue
+			problems = append(problems, name+": "+hostfile.ErrText(err))
+			return nil
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, 1<<20))
+		if err != nil {
+			problems = append(problems, name+": "+hostfile.ErrText(err))
+			return nil
 		}
 		if s, ok := parseLogindSession(b); ok {
-			if err := out.put(s); err != nil {
-				return err
-			}
 			n++
+			return out.put(s)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(problems) > 0 && n == 0 {
 		return errors.New(strings.Join(problems, "; "))

@@ -4,9 +4,7 @@ package live
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +18,7 @@ import (
 	"unicode/utf16"
 	"unsafe"
 
+	"github.com/custos-ir/custos/collect/hostfile"
 	cwin "github.com/custos-ir/custos/collect/windows"
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/registry"
@@ -100,16 +99,13 @@ func (h winHasher) file(p string) (string, int64, error) {
 		return s.sum, s.size, s.err
 	}
 	var s winSum
-	f, err := os.Open(cwin.NativePath(p))
+	f, _, err := hostfile.Open(cwin.NativePath(p))
 	if err != nil {
 		s.err = err
 	} else {
-		d := sha256.New()
-		s.size, s.err = io.Copy(d, f)
+		s.size = f.Record().Size
+		s.sum, s.err = hostfile.Hash(context.Background(), f, 0)
 		f.Close()
-		if s.err == nil {
-			s.sum = hex.EncodeToString(d.Sum(nil))
-		}
 	}
 	h[k] = s
 	return s.sum, s.size, s.err

@@ -279,6 +279,8 @@ func (r *extentReader) Read(p []byte) (int, error) {
 
 // extentsCover is how many bytes of a file the extents map (sparse runs
 // included).
+//
+//lint:ignore U1000 used by the raw NTFS reader (evtlog_windows.go)
 func extentsCover(extents []Extent, clusterSize int64) int64 {
 	var n int64
 	for _, e := range extents {

@@ -2,10 +2,11 @@ package windows
 
 import (
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/custos-ir/custos/collect/hostfile"
 )
 
 // HostFS reads this host's files by Windows path, System32 as it really
@@ -15,17 +16,17 @@ type HostFS struct{}
 func (HostFS) Stat(p string) (fs.FileInfo, error)      { return os.Stat(NativePath(p)) }
 func (HostFS) ReadDir(p string) ([]fs.DirEntry, error) { return os.ReadDir(NativePath(p)) }
 
+// ReadFile reads a configuration file as evidence is read (hostfile: shared
+// read, backup semantics, no reparse point followed unrecorded).
 func (HostFS) ReadFile(p string) ([]byte, error) {
-	f, err := os.Open(NativePath(p))
+	c, err := hostfile.ReadFile(NativePath(p), maxConfig)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxConfig+1))
-	if err == nil && len(b) > maxConfig {
+	if c.Truncated {
 		return nil, fmt.Errorf("%s: larger than %d MiB", p, maxConfig>>20)
 	}
-	return b, err
+	return c.Data, nil
 }
 
 // maxConfig bounds a configuration file discovery reads into memory.

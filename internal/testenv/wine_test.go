@@ -35,7 +35,7 @@ func TestWine(t *testing.T) {
 			diag, _ := again.CombinedOutput()
 			t.Fatalf("custos.exe version: %v %s\nwith WINEDEBUG=err+all:\n%s", err, stderrOf(err), diag)
 		}
-		if !regexp.MustCompile(`^custos \S+ go1\.\S+ windows/amd64\r?\n$`).Match(out) {
+		if !regexp.MustCompile(`^custos \S+ go1\.\S+ windows/amd64\r?\nbinary .*custos.exe\r?\nsha256 [0-9a-f]{64}\r?\n`).Match(out) {
 			t.Fatalf("custos.exe version printed %q", out)
 		}
 	})

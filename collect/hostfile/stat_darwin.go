@@ -1,4 +1,4 @@
-package collect
+package hostfile
 
 import (
 	"io/fs"

@@ -1,4 +1,4 @@
-package collect
+package hostfile
 
 import (
 	"os"
@@ -13,7 +13,7 @@ import (
 // reparse point (symlink, junction), and with backup semantics, which let
 // an administrator whose SeBackupPrivilege is enabled read a file its ACL
 // would refuse. The method says whether the privilege was held.
-func openEvidence(path string) (fileHandle, string, error) {
+func openEvidence(path string) (*os.File, string, error) {
 	p16, err := windows.UTF16PtrFromString(path)
 	if err != nil {
 		return nil, "", &os.PathError{Op: "open", Path: path, Err: err}
