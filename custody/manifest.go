@@ -19,8 +19,11 @@ import (
 	"github.com/custos-ir/custos/internal/jsonx"
 )
 
-// Format is the manifest format this package writes and reads.
-const Format = "custos-manifest/1"
+// Format is the manifest format this package writes and reads. Version 1
+// (custos before December 2026) carried the artifacts key twice and lacked
+// the fields of the collection record's hardening (versions, session,
+// link targets, holes, indicators, incident facts).
+const Format = "custos-manifest/2"
 
 // Manifest is the custody record of one collection. Its JSON bytes, as
 // written, are what is later signed. Field meanings: docs/manifest.md.
@@ -297,6 +300,9 @@ var ErrFormat = errors.New("not a custos manifest")
 // wrong format version, trailing data or missing identity fields are
 // errors.
 func Parse(b []byte) (*Manifest, error) {
+	if bytes.HasPrefix(bytes.TrimLeft(b, " \n{"), []byte(`"format": "custos-manifest/1"`)) {
+		return nil, fmt.Errorf("%w: format custos-manifest/1, written by custos before December 2026: verify it with that custos, or by hand with standard tools (docs/custody.md)", ErrFormat)
+	}
 	var m Manifest
 	if err := jsonx.Decode(b, &m, maxManifest); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrFormat, err)

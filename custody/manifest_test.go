@@ -60,7 +60,7 @@ func TestParseRejects(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	good, _ := sample().Marshal()
 	f.Add(good)
-	f.Add([]byte(`{"format":"custos-manifest/1"}`))
+	f.Add([]byte(`{"format":"custos-manifest/2"}`))
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Parse(b)

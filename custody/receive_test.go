@@ -223,7 +223,7 @@ func FuzzReceiverNotes(f *testing.F) {
 		}
 	}
 	f.Add(hdr, note)
-	f.Add([]byte(`{"format":"custos-manifest/1"}`), []byte(`{}`))
+	f.Add([]byte(`{"format":"custos-manifest/2"}`), []byte(`{}`))
 	f.Fuzz(func(t *testing.T, hdr, note []byte) {
 		ctx := context.Background()
 		dst := newMem(false)

@@ -153,7 +153,7 @@ func TestIngestNeverAddsToACollection(t *testing.T) {
 	var buf bytes.Buffer
 	w, _ := streamstore.NewWriter(&buf)
 	ctx := context.Background()
-	w.Note(ctx, custody.NoteHeader, []byte(`{"format":"custos-manifest/1","collection_id":"`+m.CollectionID+`","case":{"id":"INC-42"},"host":{"hostname":"`+m.Host.Hostname+`","os":"linux","arch":"amd64"}}`))
+	w.Note(ctx, custody.NoteHeader, []byte(`{"format":"custos-manifest/2","collection_id":"`+m.CollectionID+`","case":{"id":"INC-42"},"host":{"hostname":"`+m.Host.Hostname+`","os":"linux","arch":"amd64"}}`))
 	for _, k := range []string{"artifacts/99-planted.tar.zst.age", "log/0003-countersigned.json"} {
 		ow, err := w.Create(ctx, k, storage.CreateOptions{})
 		if err != nil {
@@ -290,7 +290,7 @@ func TestForgedLogRecordFails(t *testing.T) {
 // 2,000 notes the stream is refused.
 func TestIngestBoundsNotes(t *testing.T) {
 	r := newRig(t)
-	hdr := []byte(`{"format":"custos-manifest/1","collection_id":"20261201T000000Z-abcdef","case":{"id":"NOTES"},"host":{"hostname":"web01","os":"linux","arch":"amd64"}}`)
+	hdr := []byte(`{"format":"custos-manifest/2","collection_id":"20261201T000000Z-abcdef","case":{"id":"NOTES"},"host":{"hostname":"web01","os":"linux","arch":"amd64"}}`)
 	note := func(i int, pad int) []byte {
 		return []byte(fmt.Sprintf(`{"name":"a%d","kind":"k","format":"f","status":"failed","started":"2026-01-01T00:00:00Z","finished":"2026-01-01T00:00:00Z","plaintext":{"size":0,"sha256":"%s"},"ciphertext":{"size":0,"sha256":"%s"},"files":[{"path":"/%s","type":"file","size":0,"mode":"0644","uid":0,"gid":0,"stored":false}]}`,
 			i, strings.Repeat("0", 64), strings.Repeat("0", 64), strings.Repeat("x", pad)))
