@@ -226,6 +226,10 @@ type Artifact struct {
 	Warnings []string  `json:"warnings,omitempty"`
 	// Hits are where this artifact saw indicators of compromise.
 	Hits []Hit `json:"hits,omitempty"`
+	// CardLike counts numbers in the plaintext that pass the Luhn check
+	// as payment card numbers would: the artifact is in PCI scope. They
+	// are flagged, never altered.
+	CardLike int `json:"card_like_numbers,omitempty"`
 
 	sealed *sealed // see Seal
 }
