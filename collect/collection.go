@@ -74,8 +74,10 @@ func Run(ctx context.Context, p *Pipeline, m *custody.Manifest, plan []Planned, 
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
-		wp := &Pipeline{Store: p.Store, Prefix: p.Prefix, Recipients: p.Recipients, Options: p.Options,
-			Files: p.Files, Report: p.Report, Limits: p.Limits}
+		// Each worker a copy of the pipeline with its own encoder.
+		c := *p
+		c.enc = nil
+		wp := &c
 		if w == 0 {
 			wp = p
 		}
@@ -114,6 +116,7 @@ func Run(ctx context.Context, p *Pipeline, m *custody.Manifest, plan []Planned, 
 	}
 	m.Finished = custody.NewTime(time.Now())
 	m.Status = custody.Status(m)
+	m.Hits = custody.HitSummary(m)
 }
 
 func skipped(d Description, why string) custody.Artifact {

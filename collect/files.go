@@ -131,6 +131,7 @@ func (f *Files) archive(ctx context.Context, e *Emitter, ch <-chan *pending) (er
 		if !ok {
 			return nil, false
 		}
+		e.region(pd.rec.Path)
 		rec, err := e.files.write(ctx, tw, pd)
 		e.addRecord(rec)
 		if err != nil {

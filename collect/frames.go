@@ -29,6 +29,10 @@ type frameWriter struct {
 	// plain hashes and counts the plaintext, in order, on the writing
 	// goroutine (read it after Close).
 	plain hashWriter
+	// scan, when set, looks at each chunk on its compressing goroutine.
+	scan    *contentScan
+	written int64 // plaintext accepted so far
+	tail    []byte
 
 	mu  sync.Mutex
 	err error
@@ -37,6 +41,12 @@ type frameWriter struct {
 type frameJob struct {
 	in, out []byte
 	ready   chan struct{}
+	// For the scan: the chunk's offset in the plaintext, the end of the
+	// chunk before it, what the scan found.
+	at    int64
+	prev  []byte
+	found []found
+	cards int
 }
 
 // frameSize is the plaintext in one frame: large enough that the ratio
@@ -44,7 +54,7 @@ type frameJob struct {
 // them stay a few MiB.
 const frameSize = 2 << 20
 
-func newFrameWriter(dst io.Writer, enc *zstd.Encoder, workers int) *frameWriter {
+func newFrameWriter(dst io.Writer, enc *zstd.Encoder, workers int, scan *contentScan) *frameWriter {
 	if workers < 1 {
 		workers = 1
 	}
@@ -56,6 +66,7 @@ func newFrameWriter(dst io.Writer, enc *zstd.Encoder, workers int) *frameWriter 
 		free:  make(chan *frameJob, workers+2),
 		done:  make(chan struct{}),
 		plain: hashWriter{w: io.Discard, h: sha256.New()},
+		scan:  scan,
 	}
 	for range workers + 2 {
 		f.free <- &frameJob{in: make([]byte, 0, frameSize), ready: make(chan struct{}, 1)}
@@ -63,13 +74,16 @@ func newFrameWriter(dst io.Writer, enc *zstd.Encoder, workers int) *frameWriter 
 	for range workers {
 		go func() {
 			for j := range f.work {
+				if f.scan != nil {
+					j.found, j.cards = f.scan.scanChunk(j.prev, j.in, j.at)
+				}
 				j.out = f.enc.EncodeAll(j.in, j.out[:0])
 				j.ready <- struct{}{}
 			}
 		}()
 	}
 	go f.writeOut()
-	f.cur = <-f.free
+	f.next()
 	return f
 }
 
@@ -78,6 +92,10 @@ func (f *frameWriter) writeOut() {
 	for j := range f.order {
 		f.plain.Write(j.in)
 		<-j.ready
+		if f.scan != nil {
+			f.scan.take(j.found, j.cards, j.at+int64(len(j.in)))
+			j.found = j.found[:0]
+		}
 		if f.failed() == nil {
 			if _, err := f.dst.Write(j.out); err != nil {
 				f.mu.Lock()
@@ -98,9 +116,24 @@ func (f *frameWriter) failed() error {
 
 func (f *frameWriter) submit() {
 	f.sent = true
+	if f.scan != nil && f.scan.keep > 0 {
+		// The next chunk is scanned with the end of this one.
+		in := f.cur.in
+		f.tail = append(f.tail[:0], in[max(0, len(in)-f.scan.keep):]...)
+	}
 	f.order <- f.cur
 	f.work <- f.cur
 }
+
+// next makes a free job the current one, at the present offset.
+func (f *frameWriter) next() {
+	f.cur = <-f.free
+	f.cur.at = f.written
+	f.cur.prev = append(f.cur.prev[:0], f.tail...)
+}
+
+// Offset is the plaintext written so far.
+func (f *frameWriter) Offset() int64 { return f.written }
 
 func (f *frameWriter) Write(p []byte) (int, error) {
 	n := 0
@@ -113,9 +146,10 @@ func (f *frameWriter) Write(p []byte) (int, error) {
 		f.cur.in = in[:len(in)+k]
 		p = p[k:]
 		n += k
+		f.written += int64(k)
 		if len(f.cur.in) == cap(f.cur.in) {
 			f.submit()
-			f.cur = <-f.free
+			f.next()
 		}
 	}
 	return n, nil

@@ -32,7 +32,7 @@ func TestFrameWriterRoundTrip(t *testing.T) {
 			src[i] = "abcdefgh \n"[rng.Intn(10)]
 		}
 		var out bytes.Buffer
-		fw := newFrameWriter(&out, enc, 2)
+		fw := newFrameWriter(&out, enc, 2, nil)
 		for rest := src; len(rest) > 0; {
 			k := min(len(rest), 1+rng.Intn(300000))
 			if _, err := fw.Write(rest[:k]); err != nil {
@@ -70,7 +70,7 @@ func (f *failAfter) Write(p []byte) (int, error) {
 // A store that fails stops the writer with its error; nothing hangs.
 func TestFrameWriterStoreFails(t *testing.T) {
 	enc := newTestEncoder(t)
-	fw := newFrameWriter(&failAfter{n: 100}, enc, 2)
+	fw := newFrameWriter(&failAfter{n: 100}, enc, 2, nil)
 	done := make(chan error, 1)
 	go func() {
 		buf := make([]byte, 1<<20)

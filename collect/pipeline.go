@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/custos-ir/custos/collect/ioc"
 	"github.com/custos-ir/custos/custody"
 	"github.com/custos-ir/custos/storage"
 )
@@ -29,6 +30,11 @@ type Pipeline struct {
 	Files   *FileReader
 	Report  Reporter
 	Limits  *Limits // may be nil
+	// Indicators are looked for in every artifact's plaintext and in the
+	// hashes of what is read (nil: none); Cards counts card-like numbers
+	// (nil: not looked for).
+	Indicators *ioc.List
+	Cards      Counter
 
 	enc *zstd.Encoder
 }
@@ -126,12 +132,15 @@ func (p *Pipeline) run(ctx, sctx context.Context, seq int, d Description, src So
 	}
 	// Frames are compressed on up to GOMAXPROCS (--cpu) goroutines and
 	// written in order by one more.
-	frames := newFrameWriter(aw, enc, runtime.GOMAXPROCS(0))
+	// Indicators and card-like numbers are looked for in each chunk there
+	// too, without a second pass.
+	scan := newContentScan(p.Indicators, p.Cards)
+	frames := newFrameWriter(aw, enc, runtime.GOMAXPROCS(0), scan)
 	// The plaintext is hashed by the frame writer's goroutine, in order,
 	// off the goroutine that produces it.
 
 	prog := &progress{p: p, name: d.Name, seq: seq}
-	e := &Emitter{w: frames, art: art, files: p.Files, onBytes: prog.add}
+	e := &Emitter{w: frames, art: art, files: p.Files, onBytes: prog.add, scan: scan, frames: frames}
 	if p.Limits != nil {
 		e.budget.max = p.Limits.MaxArtifact
 	}
@@ -159,6 +168,11 @@ func (p *Pipeline) run(ctx, sctx context.Context, seq int, d Description, src So
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("interrupted: %w", err)
+	}
+	var warn string
+	art.Hits, art.CardLike, warn = scan.result(d.Name)
+	if warn != "" {
+		art.Warnings = append(art.Warnings, warn)
 	}
 	art.Plain = custody.Digested{Size: frames.plain.n, SHA256: frames.plain.sum()}
 	art.Cipher = custody.Digested{Size: cipher.n, SHA256: cipher.sum()}

@@ -44,6 +44,8 @@ type Emitter struct {
 	files   *FileReader
 	budget  artifactBudget
 	onBytes func(int64)
+	scan    *contentScan
+	frames  *frameWriter
 	// File records, in chunks until flushRecords.
 	chunk  []custody.File
 	chunks [][]custody.File
@@ -75,6 +77,9 @@ func (e *Emitter) Warn(format string, args ...any) {
 
 func (e *Emitter) addRecord(rec custody.File) {
 	e.AddRecord(rec)
+	if rec.SHA256 != "" {
+		e.scan.hash(rec.Path, rec.SHA256)
+	}
 	for _, f := range rec.Flags {
 		e.Warn("FLAG %s: %s", rec.Path, f)
 	}
@@ -112,6 +117,13 @@ func (e *Emitter) flushRecords() {
 	}
 	e.art.Files = append(all, e.chunk...)
 	e.chunks, e.chunk = nil, nil
+}
+
+// region says that what is written next belongs to a file (its path).
+func (e *Emitter) region(path string) {
+	if e.scan != nil && e.frames != nil {
+		e.scan.region(e.frames.Offset(), path)
+	}
 }
 
 // tarWriter is the artifact's tar, begun on first use.

@@ -125,6 +125,15 @@ func (c *Collection) note(ctx context.Context, kind string, v any) {
 		a.Warnings = append(a.Warnings, "file list not carried in the stream note")
 		b, err = json.Marshal(a)
 	}
+	if m, ok := v.(*Manifest); ok && err == nil && len(b) > maxNote && m.Indicators != nil {
+		// A long indicator list travels in the manifest at the stream's
+		// end; the header names it by its SHA-256.
+		h := *m
+		ind := *m.Indicators
+		ind.Entries = nil
+		h.Indicators = &ind
+		b, err = json.Marshal(&h)
+	}
 	if err == nil {
 		c.noter.Note(ctx, kind, b)
 	}

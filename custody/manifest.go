@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/custos-ir/custos/internal/agekeys"
@@ -350,3 +351,33 @@ func checkArtifact(a Artifact) error {
 
 // IsStored reports whether the artifact has an object.
 func (a *Artifact) IsStored() bool { return a.Status == StatusOK || a.Status == StatusPartial }
+
+// HitSummary sums up the artifacts' hits per indicator, for the
+// manifest's hits section: most seen first.
+func HitSummary(m *Manifest) []HitCount {
+	by := map[string]*HitCount{}
+	var order []string
+	for _, a := range m.Artifacts {
+		for _, h := range a.Hits {
+			c := by[h.Indicator]
+			if c == nil {
+				c = &HitCount{Indicator: h.Indicator}
+				by[h.Indicator] = c
+				order = append(order, h.Indicator)
+			}
+			c.Count += h.Count
+			if n := len(c.Artifacts); n == 0 || c.Artifacts[n-1] != a.Name {
+				c.Artifacts = append(c.Artifacts, a.Name)
+			}
+		}
+	}
+	out := make([]HitCount, 0, len(order))
+	for _, k := range order {
+		out = append(out, *by[k])
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/ioc"
 	"github.com/custos-ir/custos/collect/live"
 	"github.com/custos-ir/custos/custody"
 	"github.com/custos-ir/custos/internal/agekeys"
@@ -31,6 +32,7 @@ type collectOptions struct {
 	to             string
 	profile        string
 	facts          caseFacts
+	ioc, iocName   string
 	set            []string
 	paths          []string
 	json           bool
@@ -57,6 +59,9 @@ func runCollectCmd(ctx context.Context, args []string, io stdio) error {
 	f.StringArrayVar(&o.set, "set", nil, "override a profile variable, `NAME=VALUE`; repeatable")
 	f.StringArrayVar(&o.paths, "path", nil, "also collect files matching absolute `GLOB`; repeatable")
 	o.facts.flags(f)
+	f.StringVar(&o.ioc, "ioc", "", "look for the indicators of compromise in `FILE` while collecting (- for stdin; format: docs/manifest.md)")
+	f.StringVar(&o.iocName, "ioc-name", "", "the indicator list's name for the record (custos remote passes it)")
+	f.MarkHidden("ioc-name")
 	f.BoolVar(&o.json, "json", false, "progress as JSON events on stderr")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only failures and the summary")
 	f.StringVar(&o.resume, "resume", "", "finish the interrupted collection at `LOCATION`: keep what it stored, take the rest (volatile state again, labelled)")
@@ -101,6 +106,8 @@ type collectSetup struct {
 	settings   map[string]string
 	deadline   time.Time
 	facts      custody.Case
+	ioc        *ioc.List
+	iocName    string
 }
 
 func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*collectSetup, error) {
@@ -160,6 +167,11 @@ func prepareCollect(ctx context.Context, o collectOptions, stdout io.Writer) (*c
 	}
 	if s.limits, s.settings, s.deadline, err = o.limits.build(time.Now()); err != nil {
 		return nil, err
+	}
+	if o.ioc != "" {
+		if s.ioc, s.iocName, err = loadIndicators(o.ioc, o.iocName, stdout); err != nil {
+			return nil, err
+		}
 	}
 	s.profile, err = profiles.Load(o.profile)
 	if err != nil {
@@ -234,6 +246,7 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 		Recipients:   s.recipients,
 		Settings:     s.settings,
 		Session:      o.session,
+		Indicators:   s.ioc.Record(s.iocName),
 	}
 	m.Host, err = hostFacts(ctx)
 	if err != nil {
@@ -274,7 +287,7 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 	rep := newReporter(io.err, mode)
 	rep.Event(collect.Event{Type: collect.EventPhase, Time: time.Now(),
 		Message: fmt.Sprintf("collecting %d artifacts of profile %s into %s", len(s.plan), s.profile.Name, placeName(s.store, m.Storage.Prefix))})
-	p := &collect.Pipeline{Store: s.store, Recipients: agekeys.Ages(s.recipients), Report: rep,
+	p := &collect.Pipeline{Store: s.store, Recipients: agekeys.Ages(s.recipients), Report: rep, Indicators: s.ioc,
 		Limits: s.limits, Files: &collect.FileReader{Limits: s.limits},
 		Options: func(name string) storage.CreateOptions { return objectOptions(s.store, name) }}
 	collect.Run(ctx, p, m, s.plan, rec)
@@ -406,4 +419,26 @@ func dryRun(ctx context.Context, s *collectSetup, io stdio) error {
 	}
 	fmt.Fprintf(io.err, "custos: about %s to read; nothing was read or written\n", units.Bytes(total))
 	return nil
+}
+
+// loadIndicators reads the --ioc list: a bad line is one usage error
+// naming it, before anything is read.
+func loadIndicators(path, name string, _ io.Writer) (*ioc.List, string, error) {
+	var r io.Reader = os.Stdin
+	if path != "-" {
+		fh, err := os.Open(path)
+		if err != nil {
+			return nil, "", usageErr("--ioc: %v", err)
+		}
+		defer fh.Close()
+		r = fh
+	}
+	l, err := ioc.Parse(r)
+	if err != nil {
+		return nil, "", usageErr("--ioc %s: %v", path, err)
+	}
+	if name == "" {
+		name = path
+	}
+	return l, name, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/custos-ir/custos/collect/ioc"
 	"github.com/custos-ir/custos/custody"
 	"github.com/custos-ir/custos/internal/agekeys"
 	"github.com/custos-ir/custos/internal/remote"
@@ -99,6 +100,7 @@ type remoteRequest struct {
 	signer ssh.Signer
 	s3     s3Options
 	close  func()
+	ioc    []byte // the --ioc list, read once, sent to every host
 }
 
 func prepareRemote(o remoteOptions) (*remoteRequest, error) {
@@ -111,7 +113,16 @@ func prepareRemote(o remoteOptions) (*remoteRequest, error) {
 			return nil, usageErr("--binary: %v", unwrapPath(err))
 		}
 	}
-	r := &remoteRequest{o: o, to: to, caseID: caseID, s3: s3FromArgs(o.collect),
+	var list []byte
+	if f := iocFile(o.collect); f != "" {
+		if list, err = os.ReadFile(f); err != nil {
+			return nil, usageErr("--ioc: %v", unwrapPath(err))
+		}
+		if _, err := ioc.Parse(bytes.NewReader(list)); err != nil {
+			return nil, usageErr("--ioc %s: %v", f, err)
+		}
+	}
+	r := &remoteRequest{o: o, to: to, caseID: caseID, s3: s3FromArgs(o.collect), ioc: list,
 		ssh: &remote.SSH{Options: o.sshOptions, Config: o.sshConfig}}
 	if r.close, err = r.ssh.Share(); err != nil {
 		r.close = func() {}
@@ -152,8 +163,15 @@ func remoteArgs(args []string, session string) (remote []string, to, caseID stri
 			if to, err = takes(); err != nil {
 				return nil, "", "", err
 			}
-		case "--session":
-			return nil, "", "", usageErr("--session is custos remote's own: it makes a new one for every run")
+		case "--session", "--ioc-name":
+			return nil, "", "", usageErr("%s is custos remote's own", name)
+		case "--ioc":
+			file, err := takes()
+			if err != nil {
+				return nil, "", "", err
+			}
+			// Read and checked here; the host gets it beside custos.
+			remote = append(remote, "--ioc", iocPlaceholder, "--ioc-name", file)
 		case "--case":
 			if caseID, err = takes(); err != nil {
 				return nil, "", "", err
@@ -187,6 +205,23 @@ func remoteArgs(args []string, session string) (remote []string, to, caseID stri
 		return nil, "", "", usageErr("give --case ID among the collect flags: the stream that comes back must be of that case")
 	}
 	return append(remote, "--session", session, "--to", "-"), to, caseID, nil
+}
+
+// iocPlaceholder stands for the indicator list's path on the host until
+// it is known.
+const iocPlaceholder = "\x00ioc\x00"
+
+// iocFile is the --ioc file among collect flags, "" if none.
+func iocFile(args []string) string {
+	for i, a := range args {
+		if a == "--ioc" && i+1 < len(args) {
+			return args[i+1]
+		}
+		if v, ok := strings.CutPrefix(a, "--ioc="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // newSession is a nonce the host must echo in its stream: 128 random bits.
@@ -230,10 +265,15 @@ func collectHost(ctx context.Context, req *remoteRequest, t remote.Target, hio h
 		return res
 	}
 	state("copying", 0)
-	cp, err := req.ssh.Prepare(ctx, t, req.o.binary)
+	cp, err := req.ssh.Prepare(ctx, t, req.o.binary, req.ioc)
 	if err != nil {
 		res.err = err
 		return res
+	}
+	for i, a := range rargs {
+		if a == iocPlaceholder {
+			rargs[i] = cp.Data()
+		}
 	}
 	clean := false // the run removed its directory itself
 	defer func() {

@@ -33,6 +33,7 @@ import (
 type List struct {
 	Entries []custody.Indicator
 	Sum     [32]byte
+	index   map[string]int
 	hashes  map[string][]int // lowercase hex → entries
 	addrs   map[netip.Addr][]int
 	nets    []netPrefix
@@ -88,6 +89,10 @@ func Parse(r io.Reader) (*List, error) {
 		return nil, fmt.Errorf("line %d: %v (a line may be at most 64 KiB)", n+1, err)
 	}
 	h.Sum(l.Sum[:0])
+	l.index = map[string]int{}
+	for i, e := range l.Entries {
+		l.index[e.String()] = i
+	}
 	var pats []Pattern
 	for i, e := range l.Entries {
 		switch e.Type {
@@ -229,6 +234,27 @@ func (l *List) Text() *Matcher {
 		return nil
 	}
 	return l.text
+}
+
+// Index is the place of an indicator in the list (-1 if not in it).
+func (l *List) Index(e custody.Indicator) int {
+	if i, ok := l.index[e.String()]; ok {
+		return i
+	}
+	return -1
+}
+
+// HasType reports whether the list holds an indicator of type t.
+func (l *List) HasType(t string) bool {
+	if l == nil {
+		return false
+	}
+	for _, e := range l.Entries {
+		if e.Type == t {
+			return true
+		}
+	}
+	return false
 }
 
 // Entry is entry i of the list.

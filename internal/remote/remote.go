@@ -217,9 +217,17 @@ const ErrCopyChanged = 97
 
 // Prepare finds the host's platform and makes a private directory there
 // (mode 0700) in one command, and picks the build for the platform. The
-// build travels with the command that runs it (Command).
-func (s *SSH) Prepare(ctx context.Context, t Target, explicit string) (*Copied, error) {
-	out, err := s.Run(ctx, t, `uname -sm && umask 077 && mktemp -d "${TMPDIR:-/tmp}/custos.XXXXXXXX"`, nil)
+// build travels with the command that runs it (Command). data, when
+// given, is written into the directory as the file "data" by the same
+// command (an indicator list: not evidence, removed with the directory).
+func (s *SSH) Prepare(ctx context.Context, t Target, explicit string, data []byte) (*Copied, error) {
+	cmd := `uname -sm && umask 077 && mktemp -d "${TMPDIR:-/tmp}/custos.XXXXXXXX"`
+	var stdin io.Reader
+	if data != nil {
+		cmd = `uname -sm && umask 077 && D=$(mktemp -d "${TMPDIR:-/tmp}/custos.XXXXXXXX") && echo "$D" && cat > "$D/data"`
+		stdin = bytes.NewReader(data)
+	}
+	out, err := s.Run(ctx, t, cmd, stdin)
 	if err != nil {
 		return nil, err
 	}
@@ -282,6 +290,9 @@ func (c *Copied) Command(ctx context.Context, args []string, sudo bool, stdin io
 	cmd.Stdin = in
 	return cmd, nil
 }
+
+// Data is the path of the file Prepare wrote on the host.
+func (c *Copied) Data() string { return c.dir + "/data" }
 
 // Remove takes the copy's directory off the host, even when ctx has
 // ended: nothing of custos stays behind. A shared connection to the
