@@ -29,7 +29,7 @@ type Counter interface {
 // whose data it lies in.
 type contentScan struct {
 	list  *ioc.List
-	text  *ioc.Matcher
+	text  *ioc.Text
 	cards Counter
 	keep  int  // bytes of the previous chunk a chunk is scanned with
 	cidr  bool // the list has address prefixes: peers of sockets are parsed

@@ -38,10 +38,15 @@ run() { # name command...: prints "name seconds user sys maxrss_kib"
   echo "$name $(tail -n 1 "$tf")"
 }
 
+# A 10,000-entry indicator list (hashes, domains, addresses, strings),
+# looked for in every byte: the same collection with and without it.
+iocs="$work/bench-10000.ioc"
+[ -f "$iocs" ] || go run ./internal/cmd/mkcorpus -ioc 10000 -ioc-file "$iocs"
 results="$work/results.txt"; : > "$results"
 for i in $(seq "$rounds"); do
-  rm -rf "$work/out-custos" "$work/out-shell"; mkdir -p "$work/out-shell"
+  rm -rf "$work/out-custos" "$work/out-shell" "$work/out-ioc"; mkdir -p "$work/out-shell"
   run custos ./custos collect --case BENCH --recipient "$pub" --profile none --path "$corpus" --to "$work/out-custos" -q >> "$results"
+  run custos-ioc ./custos collect --case BENCH --recipient "$pub" --profile none --path "$corpus" --ioc "$iocs" --to "$work/out-ioc" -q >> "$results"
   if [ -n "${BENCH_BASELINE:-}" ]; then
     rm -rf "$work/out-base"
     run baseline "$BENCH_BASELINE" collect --case BENCH --recipient "$pub" --profile none --path "$corpus" --to "$work/out-base" -q >> "$results"
@@ -82,6 +87,7 @@ awk -v bytes="$bytes" -v sbytes="$smallbytes" -v cs="$custos_size" -v ss="$shell
 END {
   printf "\ncorpus %.0f MiB; stored: custos %.0f MiB, shell %.0f MiB\n", bytes/1048576, cs/1048576, ss/1048576
   if (n["custos"] && n["shell"]) printf "mean: custos %.1f MiB/s, shell %.1f MiB/s, ratio %.2fx\n", bytes/1048576/(t["custos"]/n["custos"]), bytes/1048576/(t["shell"]/n["shell"]), (t["shell"]/n["shell"])/(t["custos"]/n["custos"])
+  if (n["custos-ioc"]) printf "with 10,000 indicators: %.1f MiB/s, %.1f%% slower than without\n", bytes/1048576/(t["custos-ioc"]/n["custos-ioc"]), ((t["custos-ioc"]/n["custos-ioc"])/(t["custos"]/n["custos"])-1)*100
   if (n["baseline"]) printf "baseline: %.1f MiB/s (custos %.1f MiB/s)\n", bytes/1048576/(t["baseline"]/n["baseline"]), bytes/1048576/(t["custos"]/n["custos"])
   if (n["small-baseline"]) printf "small files, baseline: %.2f s (custos %.2f s)\n", t["small-baseline"]/n["small-baseline"], t["small-custos"]/n["small-custos"]
   if (n["small-custos"] && n["small-shell"]) printf "small files (%.0f MiB): custos %.2f s, shell %.2f s, ratio %.2fx\n", sbytes/1048576, t["small-custos"]/n["small-custos"], t["small-shell"]/n["small-shell"], (t["small-shell"]/n["small-shell"])/(t["small-custos"]/n["small-custos"])

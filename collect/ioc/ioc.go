@@ -37,7 +37,7 @@ type List struct {
 	hashes  map[string][]int // lowercase hex → entries
 	addrs   map[netip.Addr][]int
 	nets    []netPrefix
-	text    *Matcher
+	text    *Text
 }
 
 type netPrefix struct {
@@ -94,6 +94,7 @@ func Parse(r io.Reader) (*List, error) {
 		l.index[e.String()] = i
 	}
 	var pats []Pattern
+	ipv4 := map[[4]byte][]int{}
 	for i, e := range l.Entries {
 		switch e.Type {
 		case "sha256", "sha1", "md5":
@@ -104,13 +105,17 @@ func Parse(r io.Reader) (*List, error) {
 		case "cidr":
 			l.nets = append(l.nets, netPrefix{netip.MustParsePrefix(e.Value), i})
 		}
+		if q, ok := quadOf(e.Value); ok && e.Type == "ip" {
+			ipv4[q] = append(ipv4[q], i)
+			continue
+		}
 		if e.Type != "cidr" {
 			// Addresses, names and hashes stand alone; strings and paths
 			// may be part of anything.
 			pats = append(pats, Pattern{Text: e.Value, Whole: e.Type != "string" && e.Type != "path", ID: i})
 		}
 	}
-	l.text = NewMatcher(pats)
+	l.text = newText(pats, ipv4)
 	return l, nil
 }
 
@@ -227,9 +232,9 @@ func (l *List) Addr(s string) []custody.Indicator {
 	return out
 }
 
-// Text is the matcher for text; nil when the list has no text to look
+// Text is what looks for the list in text; nil when it has none to look
 // for.
-func (l *List) Text() *Matcher {
+func (l *List) Text() *Text {
 	if l == nil {
 		return nil
 	}

@@ -201,3 +201,67 @@ func BenchmarkScan(b *testing.B) {
 		m.Scan(buf, 0, func(id, s, e int) {})
 	}
 }
+
+func TestTextIPv4(t *testing.T) {
+	l, err := Parse(strings.NewReader("10.0.0.5\n203.0.113.7\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]int{
+		"from 10.0.0.5:443":                 1,
+		"[10.0.0.5] and (203.0.113.7)":      2,
+		"110.0.0.5 10.0.0.55 10.0.0.5.1":    0,
+		"5.10.0.0.5 v10.0.0.5 10.0.0.5x":    0,
+		"10.0.0.5.":                         1,
+		"ip=10.0.0.5,203.0.113.7;10.0.0.05": 2,
+		"10.00.0.5 010.0.0.5":               0,
+	} {
+		n := 0
+		l.Text().Scan([]byte(text), 0, func(id, s, e int) { n++ })
+		if n != want {
+			t.Errorf("%q: %d hits, want %d", text, n, want)
+		}
+	}
+}
+
+// feed is a list shaped like a threat-intelligence feed (as make bench's
+// is): half SHA-256, MD5, domains, IPv4, a few prefixes and strings.
+func feed(n int) string {
+	r := rand.New(rand.NewPCG(7, 7))
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		switch k := i % 20; {
+		case k < 10:
+			fmt.Fprintf(&b, "%016x%016x%016x%016x\n", r.Uint64(), r.Uint64(), r.Uint64(), r.Uint64())
+		case k < 13:
+			fmt.Fprintf(&b, "%016x%016x\n", r.Uint64(), r.Uint64())
+		case k < 16:
+			fmt.Fprintf(&b, "cdn%d-%x.example.net\n", i, r.Uint32())
+		case k < 19:
+			fmt.Fprintf(&b, "%d.%d.%d.%d\n", 1+r.IntN(223), r.IntN(256), r.IntN(256), 1+r.IntN(254))
+		default:
+			fmt.Fprintf(&b, "string:/wp-content/x%x.php\n", r.Uint32())
+		}
+	}
+	return b.String()
+}
+
+// BenchmarkFeed: a 10,000-entry feed over access-log text.
+func BenchmarkFeed(b *testing.B) {
+	l, err := Parse(strings.NewReader(feed(10000)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	var text strings.Builder
+	for text.Len() < 8<<20 {
+		fmt.Fprintf(&text, "203.0.113.%d - - [30/Nov/2026:21:14:%02d +0100] \"GET /checkout/cart/?id=%d HTTP/1.1\" 200 %d \"https://shop.example.com/\" \"Mozilla/5.0 (X11; Linux x86_64)\"\n",
+			r.IntN(255), r.IntN(60), r.IntN(1e6), r.IntN(1e5))
+	}
+	buf := []byte(text.String())
+	b.SetBytes(int64(len(buf)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		l.Text().Scan(buf, 0, func(id, s, e int) {})
+	}
+}

@@ -24,7 +24,15 @@ func main() {
 	dir := flag.String("dir", "corpus", "output directory")
 	sizeS := flag.String("size", "1GiB", "total size on disk")
 	small := flag.Int("small", 0, "also write this many small files (a 20,000-file tree is the issue 9 case)")
+	iocN := flag.Int("ioc", 0, "write an indicator list of this many entries to -ioc-file instead of a corpus")
+	iocFile := flag.String("ioc-file", "bench.ioc", "where -ioc writes")
 	flag.Parse()
+	if *iocN > 0 {
+		if err := writeIndicators(*iocFile, *iocN); err != nil {
+			fatal(err)
+		}
+		return
+	}
 	size, err := units.ParseSize(*sizeS)
 	if err != nil {
 		fatal(err)
@@ -152,4 +160,39 @@ var (
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "mkcorpus:", err)
 	os.Exit(1)
+}
+
+// writeIndicators writes a list shaped like a threat-intelligence feed:
+// mostly file hashes (SHA-256, MD5), then domains, IPv4 addresses, a few
+// address prefixes and strings. Same seed, same list.
+func writeIndicators(path string, n int) error {
+	r := rand.New(rand.NewPCG(7, 7))
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintf(w, "# %d indicators, generated for make bench\n", n)
+	for i := 0; i < n; i++ {
+		switch k := i % 20; {
+		case k < 10:
+			fmt.Fprintf(w, "%016x%016x%016x%016x\n", r.Uint64(), r.Uint64(), r.Uint64(), r.Uint64())
+		case k < 13:
+			fmt.Fprintf(w, "%016x%016x\n", r.Uint64(), r.Uint64())
+		case k < 16:
+			fmt.Fprintf(w, "cdn%d-%x.example.net\n", i, r.Uint32())
+		case k < 19:
+			fmt.Fprintf(w, "%d.%d.%d.%d\n", 1+r.IntN(223), r.IntN(256), r.IntN(256), 1+r.IntN(254))
+		default:
+			if i%40 == 19 {
+				fmt.Fprintf(w, "cidr:%d.%d.%d.0/24\n", 1+r.IntN(223), r.IntN(256), r.IntN(256))
+			} else {
+				fmt.Fprintf(w, "string:/wp-content/x%x.php\n", r.Uint32())
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
 }
