@@ -11,7 +11,7 @@ TEST_TIMEOUT ?= 14m
 TOOLS ?= $(HOME)/.cache/custos-tools
 TESTSUM := $(GO) run ./internal/cmd/testsum
 
-.PHONY: build dist repro release test integration bench bench-load bench-remote demo fuzz clean
+.PHONY: build dist repro release test integration bench bench-load bench-remote bench-many demo fuzz clean
 
 build:
 	$(BUILD) -o custos ./cmd/custos
@@ -66,6 +66,9 @@ bench: build
 bench-remote: build
 	bash scripts/bench-remote.sh
 
+bench-many: build
+	bash scripts/bench-many.sh
+
 bench-load: build
 	bash scripts/load.sh
 
@@ -76,7 +79,7 @@ FUZZ := ./custody:FuzzParse ./custody:FuzzParseSums ./custody:FuzzParseRecord \
 	./custody:FuzzParseCountersignature ./custody:FuzzReceiverNotes \
 	./custody/sshsig:FuzzParse ./custody/allowedsigners:FuzzParse \
 	./storage/streamstore:FuzzIngest ./storage/s3store:FuzzParseURL ./storage/s3store:FuzzSanitizeTagValue \
-	./internal/jsonx:FuzzCheck ./internal/term:FuzzClean ./internal/phpenv:FuzzParseArray \
+	./internal/jsonx:FuzzCheck ./internal/jsonx:FuzzCheckReference ./internal/term:FuzzClean ./internal/phpenv:FuzzParseArray \
 	./profiles:FuzzParse ./collect/live:FuzzProcParsers ./collect/windows:FuzzRedact ./collect/windows:FuzzApplicationHost \
 	./collect/ioc:FuzzParse ./collect/hostfile:FuzzWalkLinkText ./collect/paxtar:FuzzRoundTrip ./custody:FuzzEscapePath
 

@@ -66,7 +66,7 @@ func (p *Pipeline) Run(ctx context.Context, seq int, src Source) custody.Artifac
 		art.Stored = nil
 		art.Plain, art.Cipher = custody.Digested{}, custody.Digested{}
 		art.Errors = append(art.Errors, err.Error())
-	case len(art.Errors) > 0 || anyFileError(art.Files):
+	case len(art.Errors) > 0 || art.AnyFileError():
 		art.Status = custody.StatusPartial
 	default:
 		art.Status = custody.StatusOK
@@ -148,7 +148,6 @@ func (p *Pipeline) run(ctx, sctx context.Context, seq int, d Description, src So
 		e.files = &FileReader{}
 	}
 	cerr := src.Collect(sctx, e)
-	e.flushRecords()
 	if cerr == nil {
 		cerr = e.finish()
 	}
@@ -222,15 +221,6 @@ func (p *Pipeline) runWithTimeout(ctx context.Context, seq int, d Description, s
 
 // abandonGrace is how long a timed-out source gets to notice.
 var abandonGrace = 10 * time.Second
-
-func anyFileError(fs []custody.File) bool {
-	for _, f := range fs {
-		if f.Error != "" {
-			return true
-		}
-	}
-	return false
-}
 
 func firstErr(errs []string) string {
 	if len(errs) == 0 {

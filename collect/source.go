@@ -46,9 +46,6 @@ type Emitter struct {
 	onBytes func(int64)
 	scan    *contentScan
 	frames  *frameWriter
-	// File records, in chunks until flushRecords.
-	chunk  []custody.File
-	chunks [][]custody.File
 }
 
 // Write writes plaintext bytes of a stream artifact.
@@ -86,38 +83,9 @@ func (e *Emitter) addRecord(rec custody.File) {
 }
 
 // AddRecord appends a file record without content (a listing entry).
-func (e *Emitter) AddRecord(f custody.File) {
-	if len(e.chunk) == cap(e.chunk) {
-		if e.chunk != nil {
-			e.chunks = append(e.chunks, e.chunk)
-		}
-		e.chunk = make([]custody.File, 0, recordChunk)
-	}
-	e.chunk = append(e.chunk, f)
-}
-
-// recordChunk is how many file records are kept per chunk. Growing one
-// slice of 20,000 records by doubling copied and page-faulted it over and
-// over; chunks are joined once, into a slice of the right size.
-const recordChunk = 4096
-
-// flushRecords moves the file records into the artifact's record.
-func (e *Emitter) flushRecords() {
-	n := len(e.art.Files) + len(e.chunk)
-	for _, c := range e.chunks {
-		n += len(c)
-	}
-	if n == len(e.art.Files) {
-		return
-	}
-	all := make([]custody.File, 0, n)
-	all = append(all, e.art.Files...)
-	for _, c := range e.chunks {
-		all = append(all, c...)
-	}
-	e.art.Files = append(all, e.chunk...)
-	e.chunks, e.chunk = nil, nil
-}
+// Records past a few thousand are kept compressed (custody.AddFile): a
+// tree of a million files is collected in bounded memory.
+func (e *Emitter) AddRecord(f custody.File) { e.art.AddFile(f) }
 
 // region says that what is written next belongs to a file (its path).
 func (e *Emitter) region(path string) {

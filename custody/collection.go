@@ -96,13 +96,18 @@ func (c *Collection) Stored(ctx context.Context, a *Artifact) {
 	if !a.IsStored() {
 		return
 	}
-	b, err := a.Seal()
-	if err != nil {
-		return
-	}
 	rel := JournalKey(a.Key)
+	var o Object
+	var sum Digest
+	b, err := a.Seal()
+	switch {
+	case errors.Is(err, errLarge):
+		o, sum, err = putStream(ctx, c.objs, c.prefix+rel, "journal", a.writeJSON)
+	case err == nil:
+		o, err = put(ctx, c.objs, c.prefix+rel, "journal", b)
+		sum = sha256Sum(b)
+	}
 	// A journal that cannot be written costs only the ability to resume.
-	o, err := put(ctx, c.objs, c.prefix+rel, "journal", b)
 	if err != nil {
 		return
 	}
@@ -111,7 +116,7 @@ func (c *Collection) Stored(ctx context.Context, a *Artifact) {
 	if c.m.Journal == nil {
 		c.m.Journal = map[string]Digest{}
 	}
-	c.m.Journal[rel] = sha256Sum(b)
+	c.m.Journal[rel] = sum
 	c.versionLocked(rel, o)
 }
 
@@ -119,9 +124,15 @@ func (c *Collection) note(ctx context.Context, kind string, v any) {
 	if c.noter == nil {
 		return
 	}
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if a, ok := v.(Artifact); ok {
+		b, err = a.noteJSON(maxNote)
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if a, ok := v.(Artifact); ok && err == nil && len(b) > maxNote {
-		a.Files = nil
+		a.Files, a.list = nil, nil
 		a.Warnings = append(a.Warnings, "file list not carried in the stream note")
 		b, err = json.Marshal(a)
 	}
@@ -227,27 +238,37 @@ func setVersion(m *Manifest, rel, v string) {
 }
 
 // putManifest writes the manifest straight into the place, hashing it on
-// the way: the manifest of a large tree is never held twice in memory.
+// the way: the manifest of a large tree is never held in memory.
 func putManifest(ctx context.Context, objs Objects, key string, m *Manifest) (Digest, error) {
+	_, sum, err := putStream(ctx, objs, key, "manifest", func(w io.Writer) error {
+		_, err := m.WriteTo(w)
+		return err
+	})
+	return sum, err
+}
+
+// putStream stores what write writes, hashing it on the way.
+func putStream(ctx context.Context, objs Objects, key, kind string, write func(io.Writer) error) (Object, Digest, error) {
 	var sum Digest
-	w, err := objs.Create(ctx, key, "manifest")
+	w, err := objs.Create(ctx, key, kind)
 	if err != nil {
-		return sum, fmt.Errorf("store %s: %w", key, err)
+		return Object{}, sum, fmt.Errorf("store %s: %w", key, err)
 	}
 	h := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 256<<10)
-	if _, err = m.WriteTo(bw); err == nil {
+	if err = write(bw); err == nil {
 		err = bw.Flush()
 	}
+	var o Object
 	if err == nil {
 		h.Sum(sum[:0])
-		_, err = w.Commit(ctx, sum)
+		o, err = w.Commit(ctx, sum)
 	}
 	if err != nil {
 		w.Abort()
-		return sum, fmt.Errorf("store %s: %w", key, err)
+		return Object{}, sum, fmt.Errorf("store %s: %w", key, err)
 	}
-	return sum, nil
+	return o, sum, nil
 }
 
 // Status summarises a collection: complete when every artifact is ok (or

@@ -3,6 +3,7 @@ package custody
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"strconv"
 	"time"
@@ -271,18 +272,14 @@ func (a *Artifact) appendJSON(b []byte) ([]byte, error) {
 	if a.sealed.valid(a) {
 		return append(b, a.sealed.b...), nil
 	}
-	type plain Artifact // the same fields, without this method
-	p := plain(*a)
-	p.Files = nil
-	var head bytes.Buffer
-	enc := json.NewEncoder(&head)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(p); err != nil {
-		return nil, err
+	if a.list != nil {
+		w := bytes.NewBuffer(b)
+		err := a.writeJSON(w)
+		return w.Bytes(), err
 	}
-	h := bytes.TrimRight(head.Bytes(), "\n")
-	if len(a.Files) == 0 {
-		return append(b, h...), nil
+	h, err := a.head()
+	if err != nil || len(a.Files) == 0 {
+		return append(b, h...), err
 	}
 	if b == nil {
 		b = make([]byte, 0, len(h)+len(a.Files)*512+16)
@@ -296,6 +293,58 @@ func (a *Artifact) appendJSON(b []byte) ([]byte, error) {
 		b = a.Files[i].appendJSON(b)
 	}
 	return append(b, ']', '}'), nil
+}
+
+// head is the artifact's compact JSON without its file records.
+func (a *Artifact) head() ([]byte, error) {
+	type plain Artifact // the same fields, without this method
+	p := plain(*a)
+	p.Files = nil
+	var head bytes.Buffer
+	enc := json.NewEncoder(&head)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(head.Bytes(), "\n"), nil
+}
+
+// writeJSON writes the artifact's compact JSON to w, its file records
+// one chunk at a time: the whole record of a large tree is never held.
+func (a *Artifact) writeJSON(w io.Writer) error {
+	h, err := a.head()
+	if err != nil {
+		return err
+	}
+	if a.FileCount() == 0 {
+		_, err := w.Write(h)
+		return err
+	}
+	if _, err := w.Write(append(h[:len(h)-1:len(h)-1], `,"files":[`...)); err != nil {
+		return err
+	}
+	var buf []byte
+	for i := range a.Files {
+		buf = buf[:0]
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		if _, err := w.Write(a.Files[i].appendJSON(buf)); err != nil {
+			return err
+		}
+	}
+	if a.list != nil {
+		if len(a.Files) > 0 {
+			if _, err := w.Write([]byte{','}); err != nil {
+				return err
+			}
+		}
+		if err := a.list.writeJSON(w); err != nil {
+			return err
+		}
+	}
+	_, err = w.Write([]byte("]}"))
+	return err
 }
 
 // writeCompact writes the manifest's compact JSON to w with its artifacts
@@ -321,6 +370,17 @@ func (m *Manifest) writeCompact(w io.Writer) error {
 	var buf []byte
 	for i := range m.Artifacts {
 		a := &m.Artifacts[i]
+		if i > 0 {
+			if _, err := w.Write([]byte{','}); err != nil {
+				return err
+			}
+		}
+		if a.list != nil {
+			if err := a.writeJSON(w); err != nil {
+				return err
+			}
+			continue
+		}
 		var b []byte
 		if a.sealed.valid(a) {
 			b = a.sealed.b
@@ -330,11 +390,6 @@ func (m *Manifest) writeCompact(w io.Writer) error {
 				return err
 			}
 			b = buf
-		}
-		if i > 0 {
-			if _, err := w.Write([]byte{','}); err != nil {
-				return err
-			}
 		}
 		if _, err := w.Write(b); err != nil {
 			return err
@@ -355,6 +410,10 @@ func (m *Manifest) WriteTo(w io.Writer) (int64, error) {
 	return cw.N, err
 }
 
+// errLarge is Seal's answer for an artifact whose file records are kept
+// compressed: its record is written as a stream (writeJSON), never whole.
+var errLarge = errors.New("artifact record too large to seal whole")
+
 // sealed is an artifact's encoding kept for reuse (the journal's bytes are
 // the manifest's), with what it was made from: a copy whose files, errors,
 // warnings or status were changed afterwards is encoded again.
@@ -366,7 +425,7 @@ type sealed struct {
 }
 
 func (s *sealed) valid(a *Artifact) bool {
-	if s == nil || len(a.Files) != s.nf || len(a.Errors) != s.ne || len(a.Warnings) != s.nw || a.Status != s.status {
+	if s == nil || a.list != nil || len(a.Files) != s.nf || len(a.Errors) != s.ne || len(a.Warnings) != s.nw || a.Status != s.status {
 		return false
 	}
 	return s.nf == 0 || &a.Files[0] == s.files
@@ -378,6 +437,9 @@ func (s *sealed) valid(a *Artifact) bool {
 // appending to its lists or setting its status is not allowed.
 func (a *Artifact) Seal() ([]byte, error) {
 	a.sealed = nil
+	if a.list != nil {
+		return nil, errLarge
+	}
 	b, err := a.appendJSON(nil)
 	if err != nil {
 		return nil, err

@@ -36,14 +36,16 @@ const (
 	LogDir             = "log/"
 )
 
-// Bounds on what custody reads of the objects it does not stream. A
-// manifest of 100,000 files is about 50 MiB.
+// Bounds on what custody reads of the objects of a collection. Manifests
+// and journal records are read as streams, their file records kept
+// compressed (a manifest of a million files is about 440 MiB, held in
+// about 40): their bound is on the bytes, the memory is bounded anyway.
 const (
-	maxManifest = 256 << 20
+	maxManifest = 4 << 30
+	maxJournal  = 4 << 30
 	maxSmall    = 64 << 10 // started.json, signatures, statements, the digest file
 	maxRecord   = 1 << 20  // a custody log record
 	maxSums     = 64 << 20 // SHA256SUMS
-	maxJournal  = 256 << 20
 )
 
 // NewCollectionID returns a sortable, unique collection ID: UTC time to the

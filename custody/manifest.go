@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/internal/agekeys"
-	"github.com/custos-ir/custos/internal/jsonx"
 )
 
 // Format is the manifest format this package writes and reads. Version 1
@@ -232,7 +231,8 @@ type Artifact struct {
 	// are flagged, never altered.
 	CardLike int `json:"card_like_numbers,omitempty"`
 
-	sealed *sealed // see Seal
+	sealed *sealed   // see Seal
+	list   *fileList // file records past spillAt, compressed (see AddFile)
 }
 
 // Digested is a byte count and its SHA-256.
@@ -304,36 +304,34 @@ var ErrFormat = errors.New("not a custos manifest")
 // Parse reads a manifest strictly: unknown fields, a key given twice, a
 // wrong format version, trailing data or missing identity fields are
 // errors.
-func Parse(b []byte) (*Manifest, error) {
-	if bytes.HasPrefix(bytes.TrimLeft(b, " \n{"), []byte(`"format": "custos-manifest/1"`)) {
-		return nil, fmt.Errorf("%w: format custos-manifest/1, written by custos before December 2026: verify it with that custos, or by hand with standard tools (docs/custody.md)", ErrFormat)
-	}
-	var m Manifest
-	if err := jsonx.Decode(b, &m, maxManifest); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
-	}
+func Parse(b []byte) (*Manifest, error) { return ParseReader(bytes.NewReader(b)) }
+
+// checkManifest holds a decoded manifest to what the format requires of
+// its identity and artifacts.
+func checkManifest(m *Manifest) error {
 	if m.Format != Format {
-		return nil, fmt.Errorf("%w: format %q, this custos reads %q", ErrFormat, m.Format, Format)
+		return fmt.Errorf("%w: format %q, this custos reads %q", ErrFormat, m.Format, Format)
 	}
 	if !ValidCollectionID(m.CollectionID) || m.Case.ID == "" {
-		return nil, fmt.Errorf("%w: a collection_id like 20261201T120000Z-1a2b3c and a case.id are required", ErrFormat)
+		return fmt.Errorf("%w: a collection_id like 20261201T120000Z-1a2b3c and a case.id are required", ErrFormat)
 	}
 	seen := map[string]bool{}
-	for i, a := range m.Artifacts {
+	for i := range m.Artifacts {
+		a := &m.Artifacts[i]
 		if err := checkArtifact(a); err != nil {
-			return nil, fmt.Errorf("%w: artifact %d: %v", ErrFormat, i+1, err)
+			return fmt.Errorf("%w: artifact %d: %v", ErrFormat, i+1, err)
 		}
 		if seen[a.Name] {
-			return nil, fmt.Errorf("%w: artifact %q listed twice", ErrFormat, a.Name)
+			return fmt.Errorf("%w: artifact %q listed twice", ErrFormat, a.Name)
 		}
 		seen[a.Name] = true
 	}
-	return &m, nil
+	return nil
 }
 
 // checkArtifact holds one artifact record to the format: a name, a known
 // status, and a key inside the collection when it is stored.
-func checkArtifact(a Artifact) error {
+func checkArtifact(a *Artifact) error {
 	if a.Name == "" {
 		return fmt.Errorf("no name")
 	}

@@ -2,8 +2,10 @@ package custody
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"strings"
 	"time"
@@ -104,7 +106,7 @@ func (r *Receiver) Note(ctx context.Context, kind string, data []byte) error {
 	if err := jsonx.Decode(data, &a, maxRecord); err != nil {
 		return fmt.Errorf("artifact note: %v", err)
 	}
-	if err := checkArtifact(a); err != nil {
+	if err := checkArtifact(&a); err != nil {
 		return fmt.Errorf("artifact note: %v", err)
 	}
 	if r.noted[a.Name] {
@@ -132,7 +134,7 @@ func compact(a Artifact, budget int64) Artifact {
 		}
 		return ss
 	}
-	a.Files = nil
+	a.Files, a.list = nil, nil
 	a.Sources = cut(a.Sources)
 	a.Errors = cut(a.Errors)
 	a.Warnings = append(cut(a.Warnings), fmt.Sprintf("the stream's notes went past the %d bytes the receiver keeps whole: this record lost its file list (the host's manifest, had it arrived, has it)", budget))
@@ -267,10 +269,19 @@ func (r *Receiver) finishTail(ctx context.Context) error {
 	if _, ok := r.stored[ManifestDigestName]; ok {
 		return nil
 	}
-	mb, err := readSmall(ctx, r.objs, r.prefix+ManifestName, "", maxManifest)
+	rc, err := r.objs.Open(ctx, r.prefix+ManifestName, "")
 	if err != nil {
 		return err
 	}
+	defer rc.Close()
+	h := sha256.New()
+	src := &capReader{r: io.TeeReader(rc, h), n: maxManifest}
+	m, perr := ParseReader(src)
+	if _, err := io.Copy(io.Discard, src); err != nil {
+		return err
+	}
+	var msum Digest
+	h.Sum(msum[:0])
 	if haveLog {
 		// The host's record arrived, its digest file did not: it says
 		// what the two objects that arrived are.
@@ -278,15 +289,14 @@ func (r *Receiver) finishTail(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		dg := append(sumLine(sha256Sum(mb), ManifestName), sumLine(sha256Sum(rb), logKey)...)
+		dg := append(sumLine(msum, ManifestName), sumLine(sha256Sum(rb), logKey)...)
 		_, err = put(ctx, r.objs, r.prefix+ManifestDigestName, "manifest-digest", dg)
 		return err
 	}
-	m, err := Parse(mb)
-	if err != nil {
+	if perr != nil {
 		return nil // verify names it
 	}
-	return sealTail(ctx, r.objs, r.prefix, m, sha256Sum(mb), "written by ingest: the stream ended after the manifest, before the host's first record")
+	return sealTail(ctx, r.objs, r.prefix, m, msum, "written by ingest: the stream ended after the manifest, before the host's first record")
 }
 
 // rebuild describes what arrived from the header and the artifact notes.

@@ -236,7 +236,11 @@ func FuzzReceiverNotes(f *testing.F) {
 		if err != nil {
 			t.Fatalf("a header it took cannot be sealed: %v", err)
 		}
-		if _, err := Parse(r.ManifestBytes()); err != nil {
+		mb, err := readSmall(ctx, dst, r.Prefix+ManifestName, "", maxManifest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse(mb); err != nil {
 			t.Fatalf("rebuilt manifest does not parse: %v", err)
 		}
 	})

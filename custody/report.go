@@ -144,14 +144,15 @@ func (f *Form) Errors() []string {
 			out = append(out, a.Name+": "+e)
 		}
 		n := 0
-		for _, fl := range a.Files {
+		a.EachFile(func(fl *File) error {
 			if fl.Error != "" {
 				if n < 20 {
 					out = append(out, a.Name+": "+fl.Path+": "+fl.Error)
 				}
 				n++
 			}
-		}
+			return nil
+		})
 		if n > 20 {
 			out = append(out, fmt.Sprintf("%s: and %d more files with errors (see the manifest)", a.Name, n-20))
 		}

@@ -2,8 +2,10 @@ package custody
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"sort"
 	"strings"
@@ -78,20 +80,16 @@ func FindInterrupted(ctx context.Context, objs Objects) (*Interrupted, error) {
 		return nil
 	})
 	for _, k := range keys {
-		b, err := readSmall(ctx, objs, k, "", maxJournal)
-		if err != nil {
-			continue
-		}
-		var a Artifact
-		if jsonx.Decode(b, &a, maxJournal) != nil || !a.IsStored() || JournalKey(a.Key) != strings.TrimPrefix(k, in.Prefix) {
+		a, sum, err := readJournal(ctx, objs, k)
+		if err != nil || !a.IsStored() || JournalKey(a.Key) != strings.TrimPrefix(k, in.Prefix) {
 			continue
 		}
 		info, err := objs.Stat(ctx, in.Prefix+a.Key, "")
 		if err != nil || info.Size != a.Cipher.Size {
 			continue
 		}
-		in.Kept = append(in.Kept, a)
-		in.journal[strings.TrimPrefix(k, in.Prefix)] = sha256Sum(b)
+		in.Kept = append(in.Kept, *a)
+		in.journal[strings.TrimPrefix(k, in.Prefix)] = sum
 	}
 	return in, nil
 }
@@ -113,4 +111,25 @@ func (in *Interrupted) Continue(ctx context.Context, m *Manifest) *Collection {
 	c := &Collection{objs: in.objs, prefix: in.Prefix, m: m}
 	c.noter, _ = in.objs.(Noter)
 	return c
+}
+
+// readJournal reads one journal record as a stream, and its SHA-256.
+func readJournal(ctx context.Context, objs Objects, key string) (*Artifact, Digest, error) {
+	var sum Digest
+	rc, err := objs.Open(ctx, key, "")
+	if err != nil {
+		return nil, sum, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	src := io.TeeReader(rc, h)
+	a, err := parseArtifact(src)
+	if err != nil {
+		return nil, sum, err
+	}
+	if err := checkArtifact(a); err != nil {
+		return nil, sum, err
+	}
+	h.Sum(sum[:0])
+	return a, sum, nil
 }

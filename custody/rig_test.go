@@ -300,7 +300,7 @@ func artifact(t testing.TB, objs Objects, prefix string, seq int, name, format s
 			tw.WriteHeader(&tar.Header{Name: TarName(p), Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
 			io.WriteString(tw, body)
 			sum := sha256.Sum256([]byte(body))
-			a.Files = append(a.Files, File{Path: p, Type: "file", Size: int64(len(body)), Mode: "0644", Stored: true,
+			a.AddFile(File{Path: p, Type: "file", Size: int64(len(body)), Mode: "0644", Stored: true,
 				SHA256: hex.EncodeToString(sum[:]), Read: int64(len(body))})
 		}
 		tw.Close()

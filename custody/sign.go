@@ -27,7 +27,7 @@ func Sign(ctx context.Context, objs Objects, r *Report, s ssh.Signer, who Actor)
 	if r.collectorSig != nil {
 		return fmt.Errorf("already signed (%s exists): a signature is never replaced; countersign it instead: %w", SignatureName, ErrExist)
 	}
-	sig, err := sshsig.Sign(s, bytes.NewReader(r.manifest), NamespaceManifest)
+	sig, err := sshsig.SignDigests(s, r.manifest, NamespaceManifest)
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}

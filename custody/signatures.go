@@ -103,7 +103,7 @@ func (r *Report) checkSignatures(ctx context.Context, objs Objects, o SigOptions
 		}
 	default:
 		r.collectorSig = sig
-		s, err := sshsig.Verify(sig, bytes.NewReader(r.manifest), NamespaceManifest)
+		s, err := sshsig.VerifyDigests(sig, r.manifest, NamespaceManifest)
 		if err != nil {
 			r.add(SignatureName, "does not verify over manifest.json: %v", err)
 			break

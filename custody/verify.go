@@ -2,13 +2,17 @@ package custody
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"sort"
 	"strings"
 
 	"filippo.io/age"
+
+	"github.com/custos-ir/custos/custody/sshsig"
 )
 
 // Problem is one thing that does not hold, named for a person.
@@ -42,7 +46,7 @@ type Report struct {
 	// collection.
 	Read map[string]string `json:"-"`
 
-	manifest     []byte
+	manifest     sshsig.Digests // of the manifest's bytes as verify read them
 	collectorSig []byte
 	listing      map[string][]Object
 	pinned       map[string]Digest // other objects the digest file vouches for
@@ -51,10 +55,6 @@ type Report struct {
 
 // OK reports whether everything held.
 func (r *Report) OK() bool { return len(r.Problems) == 0 }
-
-// ManifestBytes are the manifest's bytes as verify read and checked them:
-// what a signature is made over.
-func (r *Report) ManifestBytes() []byte { return r.manifest }
 
 func (r *Report) add(thing, format string, args ...any) {
 	r.Problems = append(r.Problems, Problem{Thing: thing, What: fmt.Sprintf(format, args...)})
@@ -241,14 +241,49 @@ func (r *Report) readSmall(ctx context.Context, objs Objects, rel, recorded stri
 	return readSmall(ctx, objs, r.Prefix+rel, v, max)
 }
 
-// readManifest reads the manifest, once, and its digest file.
+// hashObject is the SHA-256 of rel at the version verify chose, read as
+// a stream of at most max bytes.
+func (r *Report) hashObject(ctx context.Context, objs Objects, rel, recorded string, max int64) (Digest, error) {
+	var sum Digest
+	v, ok := r.version(rel, recorded)
+	if !ok {
+		return sum, fmt.Errorf("%s%s: %w", r.Prefix, rel, ErrNotExist)
+	}
+	rc, err := objs.Open(ctx, r.Prefix+rel, v)
+	if err != nil {
+		return sum, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, &capReader{r: rc, n: max}); err != nil {
+		return sum, err
+	}
+	h.Sum(sum[:0])
+	return sum, nil
+}
+
+// readManifest reads the manifest, once, as it hashes it (a manifest of a
+// million files is never held whole), and its digest file.
 func (r *Report) readManifest(ctx context.Context, objs Objects) error {
-	mb, err := r.readSmall(ctx, objs, ManifestName, "", maxManifest)
+	v, ok := r.version(ManifestName, "")
+	if !ok {
+		return fmt.Errorf("%s: %s%s: %w", ManifestName, r.Prefix, ManifestName, ErrNotExist)
+	}
+	rc, err := objs.Open(ctx, r.Prefix+ManifestName, v)
 	if err != nil {
 		return fmt.Errorf("%s: %w", ManifestName, err)
 	}
-	r.manifest = mb
-	r.ManifestSHA256 = sha256Sum(mb)
+	defer rc.Close()
+	h := sshsig.NewHasher()
+	src := &capReader{r: io.TeeReader(rc, h), n: maxManifest}
+	m, perr := ParseReader(src)
+	// What the decoder left unread is hashed too: the digest is of the
+	// whole object.
+	if _, err := io.Copy(io.Discard, src); err != nil {
+		return fmt.Errorf("%s: %w", ManifestName, err)
+	}
+	r.manifest = h.Digests()
+	copy(r.ManifestSHA256[:], r.manifest.SHA256)
 	if db, err := r.readSmall(ctx, objs, ManifestDigestName, "", maxSmall); err != nil {
 		r.add(ManifestDigestName, "cannot read: %v", err)
 	} else if sums, err := ParseSums(db); err != nil {
@@ -262,9 +297,8 @@ func (r *Report) readManifest(ctx context.Context, objs Objects) error {
 		delete(sums, ManifestName)
 		r.pinned = sums
 	}
-	m, err := Parse(mb)
-	if err != nil {
-		r.add(ManifestName, "%v", err)
+	if perr != nil {
+		r.add(ManifestName, "%v", perr)
 		return nil
 	}
 	r.Manifest = m
@@ -333,14 +367,14 @@ func (r *Report) checkJournal(ctx context.Context, objs Objects) {
 			r.add("object "+k, "is not a journal key")
 			continue
 		}
-		b, err := r.readSmall(ctx, objs, k, m.Versions[k], maxJournal)
+		got, err := r.hashObject(ctx, objs, k, m.Versions[k], maxJournal)
 		switch {
 		case errors.Is(err, ErrNotExist):
 			r.add("object "+k, "is missing (the manifest records it)")
 		case err != nil:
 			r.add("object "+k, "cannot read: %v", err)
-		case sha256Sum(b) != want:
-			r.add("object "+k, "sha256 %s, the manifest records %s: the object was changed", sha256Sum(b), want)
+		case got != want:
+			r.add("object "+k, "sha256 %s, the manifest records %s: the object was changed", got, want)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"iter"
 	"strings"
 
 	"filippo.io/age"
@@ -133,18 +134,15 @@ func verifyPlain(a *Artifact, src io.Reader, ids []age.Identity, thing string, r
 	}
 }
 
+// verifyTar checks each stored file in the tar against its record. The
+// tar holds the stored files in the order the manifest lists them (custos
+// writes a record as it writes the file), so the two are read in step and
+// nothing is held per file: a tar of a million files verifies in the
+// memory of one.
 func verifyTar(a *Artifact, src io.Reader, thing string, r *Report) {
-	want := map[string]*File{}
-	for i := range a.Files {
-		f := &a.Files[i]
-		if f.Stored && f.Type == "file" {
-			name := TarName(f.Path)
-			if f.StoredAs != "" {
-				name = f.StoredAs
-			}
-			want[name] = f
-		}
-	}
+	next, stop := iter.Pull2(a.storedFiles())
+	defer stop()
+	want, name, ok := nextStored(next, thing, r)
 	tr := tar.NewReader(src)
 	for {
 		h, err := tr.Next()
@@ -158,17 +156,21 @@ func verifyTar(a *Artifact, src io.Reader, thing string, r *Report) {
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
-		f, ok := want[h.Name]
 		if !ok {
 			r.add(thing, "tar holds %s, which the manifest does not list", h.Name)
 			continue
 		}
-		delete(want, h.Name)
+		if h.Name != name {
+			// The plaintext digest still covers every byte; the files
+			// after this one cannot be matched to their records.
+			r.add(thing, "tar holds %s where the manifest lists %s next: the tar is not the one the manifest describes", h.Name, name)
+			return
+		}
 		// A redacted copy is checked against the copy's digest; the
 		// original's is kept for comparison with the host's file.
-		size, sum := f.Read, f.SHA256
-		if f.StoredSHA256 != "" {
-			size, sum = f.StoredSize, f.StoredSHA256
+		size, sum := want.Read, want.SHA256
+		if want.StoredSHA256 != "" {
+			size, sum = want.StoredSize, want.StoredSHA256
 		}
 		fh := sha256.New()
 		n, err := io.Copy(fh, io.LimitReader(tr, size))
@@ -178,12 +180,34 @@ func verifyTar(a *Artifact, src io.Reader, thing string, r *Report) {
 		}
 		r.Files++
 		if got := hex.EncodeToString(fh.Sum(nil)); n != size || got != sum {
-			r.add(thing, "file %s: sha256 %s, the manifest records %s", f.Path, got, sum)
+			r.add(thing, "file %s: sha256 %s, the manifest records %s", want.Path, got, sum)
 		}
+		want, name, ok = nextStored(next, thing, r)
 	}
-	for _, name := range sortedKeys(want) {
-		r.add(thing, "file %s is listed as stored but not in the tar", name)
+	for missing := 0; ok; missing++ {
+		if missing < 20 {
+			r.add(thing, "file %s is listed as stored but not in the tar", name)
+		} else if missing == 20 {
+			r.add(thing, "more files are listed as stored but not in the tar")
+		}
+		want, name, ok = nextStored(next, thing, r)
 	}
+}
+
+func nextStored(next func() (*File, error, bool), thing string, r *Report) (*File, string, bool) {
+	f, err, ok := next()
+	if err != nil {
+		r.add(thing, "file records: %v", err)
+		return nil, "", false
+	}
+	if !ok {
+		return nil, "", false
+	}
+	name := TarName(f.Path)
+	if f.StoredAs != "" {
+		name = f.StoredAs
+	}
+	return f, name, true
 }
 
 // TarName maps a recorded host path to its name inside an artifact's tar:

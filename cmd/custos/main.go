@@ -99,7 +99,8 @@ func main() {
 	ignoreBrokenPipes()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// For make bench and developers: a CPU profile of the whole run.
+	// For make bench and developers: a CPU profile of the whole run, or
+	// the heap at its end.
 	if p := os.Getenv("CUSTOS_CPUPROFILE"); p != "" {
 		if f, err := os.Create(p); err == nil && pprof.StartCPUProfile(f) == nil {
 			code := run(ctx, os.Args[1:], stdio{os.Stdin, os.Stdout, os.Stderr})
@@ -107,6 +108,15 @@ func main() {
 			f.Close()
 			os.Exit(code)
 		}
+	}
+	if p := os.Getenv("CUSTOS_MEMPROFILE"); p != "" {
+		// The heap as the run ends (the manifest's records still held).
+		code := run(ctx, os.Args[1:], stdio{os.Stdin, os.Stdout, os.Stderr})
+		if f, err := os.Create(p); err == nil {
+			pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}
+		os.Exit(code)
 	}
 	os.Exit(run(ctx, os.Args[1:], stdio{os.Stdin, os.Stdout, os.Stderr}))
 }

@@ -64,34 +64,59 @@ func signedData(namespace, alg string, sum []byte) []byte {
 	return append([]byte(magic), ssh.Marshal(signed{namespace, "", alg, sum})...)
 }
 
-func digest(alg string, r io.Reader) ([]byte, error) {
-	var h hash.Hash
+// Digests are a message's SHA-256 and SHA-512, for a message read once
+// for other purposes too (a manifest parsed as it is hashed).
+type Digests struct{ SHA256, SHA512 []byte }
+
+// Hash reads r to its end and returns its digests.
+func Hash(r io.Reader) (Digests, error) {
+	h := NewHasher()
+	if _, err := io.Copy(h, r); err != nil {
+		return Digests{}, err
+	}
+	return h.Digests(), nil
+}
+
+// Hasher computes Digests of what is written to it.
+type Hasher struct{ s256, s512 hash.Hash }
+
+func NewHasher() *Hasher { return &Hasher{sha256.New(), sha512.New()} }
+
+func (h *Hasher) Write(p []byte) (int, error) {
+	h.s256.Write(p)
+	return h.s512.Write(p)
+}
+
+func (h *Hasher) Digests() Digests { return Digests{h.s256.Sum(nil), h.s512.Sum(nil)} }
+
+func (d Digests) of(alg string) ([]byte, error) {
 	switch alg {
 	case "sha512":
-		h = sha512.New()
+		return d.SHA512, nil
 	case "sha256":
-		h = sha256.New()
-	default:
-		return nil, fmt.Errorf("%w: hash algorithm %q", ErrFormat, alg)
+		return d.SHA256, nil
 	}
-	if _, err := io.Copy(h, r); err != nil {
-		return nil, err
-	}
-	return h.Sum(nil), nil
+	return nil, fmt.Errorf("%w: hash algorithm %q", ErrFormat, alg)
 }
 
 // Sign reads message once, hashes it with SHA-512 and signs it for
 // namespace, returning the armored signature.
 func Sign(s ssh.Signer, message io.Reader, namespace string) ([]byte, error) {
-	if namespace == "" {
-		return nil, errors.New("sshsig: empty namespace")
-	}
-	sum, err := digest("sha512", message)
+	d, err := Hash(message)
 	if err != nil {
 		return nil, err
 	}
-	data := signedData(namespace, "sha512", sum)
+	return SignDigests(s, d, namespace)
+}
+
+// SignDigests signs a message by its digests (SHA-512 is signed).
+func SignDigests(s ssh.Signer, d Digests, namespace string) ([]byte, error) {
+	if namespace == "" {
+		return nil, errors.New("sshsig: empty namespace")
+	}
+	data := signedData(namespace, "sha512", d.SHA512)
 	var sig *ssh.Signature
+	var err error
 	pub := s.PublicKey()
 	if pub.Type() == ssh.KeyAlgoRSA {
 		as, ok := s.(ssh.AlgorithmSigner)
@@ -169,6 +194,18 @@ func Parse(armored []byte) (*Signature, error) {
 // Verify checks an armored signature over message for namespace and returns
 // it (with the signing key) when it holds.
 func Verify(armored []byte, message io.Reader, namespace string) (*Signature, error) {
+	if _, err := Parse(armored); err != nil {
+		return nil, err
+	}
+	d, err := Hash(message)
+	if err != nil {
+		return nil, err
+	}
+	return VerifyDigests(armored, d, namespace)
+}
+
+// VerifyDigests is Verify of a message known by its digests.
+func VerifyDigests(armored []byte, d Digests, namespace string) (*Signature, error) {
 	s, err := Parse(armored)
 	if err != nil {
 		return nil, err
@@ -179,7 +216,7 @@ func Verify(armored []byte, message io.Reader, namespace string) (*Signature, er
 	if s.Signature.Format == ssh.KeyAlgoRSA {
 		return nil, fmt.Errorf("%w: ssh-rsa (SHA-1) signatures are refused", ErrBad)
 	}
-	sum, err := digest(s.HashAlgorithm, message)
+	sum, err := d.of(s.HashAlgorithm)
 	if err != nil {
 		return nil, err
 	}

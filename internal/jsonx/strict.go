@@ -10,22 +10,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 )
 
 // ErrDuplicate is wrapped by Check's error for a key given twice.
 var ErrDuplicate = errors.New("duplicate key")
 
-// Check reports the first duplicate object key in b (at any depth) or
-// trailing data after its one JSON value. It does not decode into Go
-// values; Decode does both.
+// Check reports the first duplicate object key in b (at any depth),
+// trailing data after its one JSON value, or JSON that is not valid. It
+// does not decode into Go values; Decode does both. It is a scanner of
+// its own, without allocations for keys that need no decoding: a
+// manifest's million file records are each checked.
 func Check(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := walk(dec, 0); err != nil {
+	s := scanner{b: b}
+	s.space()
+	if err := s.value(0); err != nil {
 		return err
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	s.space()
+	if s.i != len(b) {
 		return errors.New("trailing data after the JSON document")
 	}
 	return nil
@@ -35,44 +37,250 @@ func Check(b []byte) error {
 // than any custos document has.
 const maxDepth = 64
 
-func walk(dec *json.Decoder, depth int) error {
-	t, err := dec.Token()
-	if err != nil {
-		return err
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) errf(format string, args ...any) error {
+	return fmt.Errorf("invalid JSON at offset %d: "+format, append([]any{s.i}, args...)...)
+}
+
+func (s *scanner) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
 	}
-	d, ok := t.(json.Delim)
-	if !ok {
+}
+
+func (s *scanner) value(depth int) error {
+	if s.i >= len(s.b) {
+		return s.errf("unexpected end")
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		if depth >= maxDepth {
+			return fmt.Errorf("nested deeper than %d levels", maxDepth)
+		}
+		return s.object(depth)
+	case c == '[':
+		if depth >= maxDepth {
+			return fmt.Errorf("nested deeper than %d levels", maxDepth)
+		}
+		return s.array(depth)
+	case c == '"':
+		_, _, err := s.str()
+		return err
+	case c == '-' || c >= '0' && c <= '9':
+		return s.number()
+	case c == 't':
+		return s.lit("true")
+	case c == 'f':
+		return s.lit("false")
+	case c == 'n':
+		return s.lit("null")
+	}
+	return s.errf("unexpected %q", s.b[s.i])
+}
+
+func (s *scanner) lit(w string) error {
+	if !bytes.HasPrefix(s.b[s.i:], []byte(w)) {
+		return s.errf("bad literal")
+	}
+	s.i += len(w)
+	return nil
+}
+
+func (s *scanner) number() error {
+	st := s.i
+	if s.b[s.i] == '-' {
+		s.i++
+	}
+	digits := func() int {
+		n := 0
+		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+			s.i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case s.i < len(s.b) && s.b[s.i] == '0':
+		s.i++
+	case digits() == 0:
+		return s.errf("bad number")
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if digits() == 0 {
+			return s.errf("bad number")
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if digits() == 0 {
+			return s.errf("bad number")
+		}
+	}
+	if s.i == st {
+		return s.errf("bad number")
+	}
+	return nil
+}
+
+// str scans a string; raw is its bytes between the quotes, plain says
+// they need no decoding (no escape, nothing but ASCII).
+func (s *scanner) str() (raw []byte, plain bool, err error) {
+	s.i++ // the opening quote
+	st := s.i
+	plain = true
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			raw = s.b[st:s.i]
+			s.i++
+			return raw, plain, nil
+		case c == '\\':
+			plain = false
+			s.i++
+			if s.i >= len(s.b) {
+				return nil, false, s.errf("unexpected end")
+			}
+			switch s.b[s.i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i++
+			case 'u':
+				s.i++
+				for k := 0; k < 4; k++ {
+					if s.i >= len(s.b) || !isHex(s.b[s.i]) {
+						return nil, false, s.errf("bad \\u escape")
+					}
+					s.i++
+				}
+			default:
+				return nil, false, s.errf("bad escape")
+			}
+		case c < 0x20:
+			return nil, false, s.errf("control character in a string")
+		default:
+			if c >= 0x80 {
+				plain = false
+			}
+			s.i++
+		}
+	}
+	return nil, false, s.errf("unexpected end")
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func (s *scanner) array(depth int) error {
+	s.i++
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
+		s.i++
 		return nil
 	}
-	if depth >= maxDepth {
-		return fmt.Errorf("nested deeper than %d levels", maxDepth)
+	for {
+		s.space()
+		if err := s.value(depth + 1); err != nil {
+			return err
+		}
+		s.space()
+		if s.i >= len(s.b) {
+			return s.errf("unexpected end")
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return nil
+		default:
+			return s.errf("expected , or ]")
+		}
 	}
-	switch d {
-	case '{':
-		seen := map[string]bool{}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return err
+}
+
+// object scans an object, refusing a key given twice. Keys are compared
+// as encoding/json decodes them (escapes resolved, bad UTF-8 replaced).
+func (s *scanner) object(depth int) error {
+	s.i++
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		return nil
+	}
+	var few [24][]byte
+	keys := few[:0]
+	var many map[string]bool
+	for {
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			return s.errf("expected a key")
+		}
+		k, plain, err := s.str()
+		if err != nil {
+			return err
+		}
+		if !plain {
+			var d string
+			if err := json.Unmarshal(s.b[s.i-len(k)-2:s.i], &d); err != nil {
+				return s.errf("bad key: %v", err)
 			}
-			k := kt.(string)
-			if seen[k] {
+			k = []byte(d)
+		}
+		if many != nil {
+			if many[string(k)] {
 				return fmt.Errorf("%w %q", ErrDuplicate, k)
 			}
-			seen[k] = true
-			if err := walk(dec, depth+1); err != nil {
-				return err
+			many[string(k)] = true
+		} else {
+			for _, o := range keys {
+				if bytes.Equal(o, k) {
+					return fmt.Errorf("%w %q", ErrDuplicate, k)
+				}
+			}
+			if keys = append(keys, k); len(keys) == cap(few) {
+				many = map[string]bool{}
+				for _, o := range keys {
+					many[string(o)] = true
+				}
 			}
 		}
-	case '[':
-		for dec.More() {
-			if err := walk(dec, depth+1); err != nil {
-				return err
-			}
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return s.errf("expected :")
+		}
+		s.i++
+		s.space()
+		if err := s.value(depth + 1); err != nil {
+			return err
+		}
+		s.space()
+		if s.i >= len(s.b) {
+			return s.errf("unexpected end")
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return nil
+		default:
+			return s.errf("expected , or }")
 		}
 	}
-	_, err = dec.Token() // the closing delimiter
-	return err
 }
 
 // Decode reads b into v strictly: at most max bytes, one document, no

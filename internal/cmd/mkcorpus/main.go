@@ -24,6 +24,7 @@ func main() {
 	dir := flag.String("dir", "corpus", "output directory")
 	sizeS := flag.String("size", "1GiB", "total size on disk")
 	small := flag.Int("small", 0, "also write this many small files (a 20,000-file tree is the issue 9 case)")
+	smallBytes := flag.Int("small-bytes", 0, "make each small file this many bytes (0: 512 to 8,703)")
 	iocN := flag.Int("ioc", 0, "write an indicator list of this many entries to -ioc-file instead of a corpus")
 	iocFile := flag.String("ioc-file", "bench.ioc", "where -ioc writes")
 	flag.Parse()
@@ -69,7 +70,11 @@ func main() {
 	for i := 0; i < *small; i++ {
 		path := filepath.Join(*dir, "tree", fmt.Sprintf("d%03d", i/200), fmt.Sprintf("f%05d.php", i))
 		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := write(path, "app", int64(512+r.IntN(8192)), r); err != nil {
+		n := int64(512 + r.IntN(8192))
+		if *smallBytes > 0 {
+			n = int64(*smallBytes)
+		}
+		if err := write(path, "app", n, r); err != nil {
 			fatal(err)
 		}
 	}
