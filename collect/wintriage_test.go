@@ -56,10 +56,10 @@ func triageHost(t *testing.T, img []byte) *WindowsHost {
 	const pl = `HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList`
 	const procrun = `HKLM\SOFTWARE\Apache Software Foundation\Procrun 2.0`
 	reg := windows.MapRegistry{
-		pl + `\S-1-5-18`:                              {"ProfileImagePath": {`%SystemRoot%\System32\config\systemprofile`}},
-		pl + `\S-1-5-21-1-2-3-1001`:                   {"ProfileImagePath": {`C:\Users\alice`}},
-		pl + `\S-1-5-21-1-2-3-1002`:                   {"ProfileImagePath": {`D:\profiles\bob`}},
-		pl + `\S-1-5-21-1-2-3-1003`:                   {"ProfileImagePath": {`C:\Users\gone`}},
+		pl + `\S-1-5-18`:                        {"ProfileImagePath": {`%SystemRoot%\System32\config\systemprofile`}},
+		pl + `\S-1-5-21-1-2-3-1001`:             {"ProfileImagePath": {`C:\Users\alice`}},
+		pl + `\S-1-5-21-1-2-3-1002`:             {"ProfileImagePath": {`D:\profiles\bob`}},
+		pl + `\S-1-5-21-1-2-3-1003`:             {"ProfileImagePath": {`C:\Users\gone`}},
 		procrun + `\TomcatShop\Parameters\Java`: {"Options": {`-Dcatalina.base=D:\apps\tomcat-shop`}},
 	}
 	h := FixtureHost(drives, reg, map[string]string{"SystemRoot": `C:\Windows`, "SystemDrive": "C:"})

@@ -7,7 +7,6 @@ import (
 	"strings"
 )
 
-
 // defaultColdFusion are where ColdFusion installs its instance "cfusion".
 var defaultColdFusion = []string{
 	`C:\ColdFusion2025\cfusion`, `C:\ColdFusion2023\cfusion`, `C:\ColdFusion2021\cfusion`,
