@@ -147,7 +147,7 @@ func (s *Locked) take(ctx context.Context, e *Emitter, tw *paxtar.Writer, p stri
 	default:
 		rec = custody.File{Path: p, Type: "file"}
 	}
-	if len(tried) > 0 {
+	if err == nil && len(tried) > 0 {
 		rec.Note = addNote(rec.Note, "tried first: "+strings.Join(tried, "; "))
 	}
 	if err != nil {
