@@ -370,14 +370,6 @@ func FusionReactor(reg Registry, fsys FS, env Env, tomcats []TomcatInstance) ([]
 	return append(out, cf...), finds
 }
 
-// EventLogs are the .evtx files the profiles ask for.
-var EventLogs = []string{
-	"Security.evtx", "System.evtx", "Application.evtx", "Windows PowerShell.evtx",
-	"Microsoft-Windows-PowerShell%4Operational.evtx", "Microsoft-Windows-Sysmon%4Operational.evtx",
-	"Microsoft-Windows-TaskScheduler%4Operational.evtx", "Microsoft-Windows-TerminalServices-*.evtx",
-	"Microsoft-Windows-Windows Defender%4Operational.evtx",
-}
-
 // FixtureFS maps drive letters to local directories, for tests and for
 // reading a mounted image.
 type FixtureFS map[string]string // "C:" -> "/path/to/drive_c"

@@ -1,11 +1,9 @@
 package windows
 
-// Copying event logs (.evtx under C:\Windows\System32\winevt\Logs) that the
-// EventLog service holds open without sharing read access. OpenLog tries
-// the platform's methods (LogMethods) in order; this file holds the types,
-// the "shared-read" method and the pure logic of the fallbacks (NTFS
-// extents, sector-aligned volume reads, the two-pass XML export), which is
-// tested on any OS. evtlog_windows.go holds the system calls.
+// The last method for an event log (.evtx under
+// C:\Windows\System32\winevt\Logs) that no byte copy can read: its events
+// rendered as XML in two passes. The pure logic, tested on any OS; the
+// Event Log API calls are in evtlog_windows.go, the chain in copy.go.
 
 // WriteEventsXML writes the events of one log as one XML document:
 //
