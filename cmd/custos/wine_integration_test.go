@@ -223,8 +223,13 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 	for _, f := range arts["ntfs"].Files {
 		t.Logf("ntfs %s: %s", f.Path, f.Error)
 	}
-	if net := decryptArtifact(t, cols[0], arts["network"].Key, id); !strings.Contains(net, `"kind":"interface"`) {
-		t.Logf("network under Wine: %s", net)
+	for _, n := range []string{"network", "firewall", "shares", "wmi-persistence"} {
+		got := decryptArtifact(t, cols[0], arts[n].Key, id)
+		t.Logf("%s under Wine:\n%s", n, got[:min(len(got), 1500)])
+		// Wine implements GetAdaptersAddresses and GetIpForwardTable2.
+		if n == "network" && (!strings.Contains(got, `"kind":"interface"`) || !strings.Contains(got, `"kind":"route"`)) {
+			t.Errorf("network under Wine without interfaces or routes:\n%s", got)
+		}
 	}
 	if !strings.Contains(strings.Join(arts["tomcat"].Warnings, "\n"), `F:\old\tomcat`) {
 		t.Errorf("the Procrun key naming a base that is gone is not recorded: %v", arts["tomcat"].Warnings)

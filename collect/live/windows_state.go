@@ -224,7 +224,10 @@ func dnsCache(out *lineWriter) error {
 	var head *dnsCacheEntry
 	r, _, e := procDnsGetCacheData.Call(uintptr(unsafe.Pointer(&head)))
 	if r == 0 {
-		return fmt.Errorf("DnsGetCacheDataTable failed: %v", e)
+		if errno, ok := e.(windows.Errno); !ok || errno == 0 {
+			return errors.New("failed without saying why (not implemented on this system?)")
+		}
+		return e
 	}
 	for n, p := 0, head; p != nil && n < 1<<20; n++ {
 		err := out.put(DNSCacheEntry{Kind: "dns-cache", Name: windows.UTF16PtrToString(p.Name), Type: p.Type, Flags: p.Flags})
@@ -354,7 +357,7 @@ func wmiQuery(namespace, query string, props []string) (objs []cwin.WMIObject, e
 		return nil, err
 	}
 	defer loc.Release()
-	svcV, err := oleutil.CallMethod(loc, "ConnectServer", nil, namespace)
+	svcV, err := oleutil.CallMethod(loc, "ConnectServer", ".", namespace)
 	if err != nil {
 		return nil, fmt.Errorf("ConnectServer(%s): %w", namespace, err)
 	}
