@@ -81,6 +81,7 @@ FUZZ := ./custody:FuzzParse ./custody:FuzzParseSums ./custody:FuzzParseRecord \
 	./storage/streamstore:FuzzIngest ./storage/s3store:FuzzParseURL ./storage/s3store:FuzzSanitizeTagValue \
 	./internal/jsonx:FuzzCheck ./internal/jsonx:FuzzCheckReference ./internal/term:FuzzClean ./internal/phpenv:FuzzParseArray \
 	./profiles:FuzzParse ./collect/live:FuzzProcParsers ./collect/windows:FuzzRedact ./collect/windows:FuzzApplicationHost \
+	./collect/windows:FuzzNTFS ./collect/windows:FuzzFirewallRule ./collect/windows:FuzzIPNetTable2 \
 	./collect/ioc:FuzzParse ./collect/hostfile:FuzzWalkLinkText ./collect/paxtar:FuzzRoundTrip ./custody:FuzzEscapePath
 
 fuzz:

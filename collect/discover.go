@@ -16,6 +16,9 @@ type WindowsHost struct {
 	FS       windows.FS
 	Env      windows.Env
 	Local    func(string) string
+	// NTFS opens a volume for the NTFS reader; nil: this host's own
+	// (\\.\C:, on Windows only). Tests and images give theirs.
+	NTFS windows.VolumeOpener
 }
 
 // hostWindows is this host's own, set on Windows.
@@ -33,8 +36,11 @@ func planDiscover(a profiles.Artifact, o PlanOptions, goos string) Planned {
 		return Planned{Desc: desc, Skip: fmt.Sprintf("discover %s reads a Windows host's registry and configuration; this host runs %s", a.Discover, goos)}
 	}
 	if a.Discover == "eventlogs" {
-		ev := &EventLogs{Name: a.Name, Dir: h.Local(eventLogDir(h.Env)), Patterns: windows.EventLogs}
+		ev := &Locked{Name: a.Name, Kind: "eventlogs", Patterns: []string{h.Local(eventLogDir(h.Env) + `\*.evtx`)}}
 		return Planned{Source: ev, Desc: ev.Describe()}
+	}
+	if st, ok := planWindowsTriage(a, h); ok {
+		return st
 	}
 	var sets []windows.FileSet
 	var finds []windows.Finding

@@ -46,7 +46,7 @@ func TestDiscoverTomcatWindows(t *testing.T) {
 	}
 	var plan []Planned
 	for _, s := range steps {
-		if s.Desc.Kind == "discover" && s.Source != nil {
+		if n := s.Desc.Name; s.Source != nil && (n == "tomcat" || n == "iis" || n == "fusionreactor") {
 			plan = append(plan, s)
 		}
 	}

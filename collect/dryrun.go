@@ -3,9 +3,6 @@ package collect
 import (
 	"context"
 	"fmt"
-	"os"
-	"path"
-	"strings"
 
 	"github.com/custos-ir/custos/collect/hostfile"
 )
@@ -46,22 +43,8 @@ func DryRun(ctx context.Context, st Planned) Estimate {
 			e.Note = fmt.Sprintf("%d places found on this host", len(s.Groups))
 		}
 		return e
-	case *EventLogs:
-		var e Estimate
-		ents, _ := os.ReadDir(s.Dir)
-		for _, ent := range ents {
-			for _, p := range s.Patterns {
-				if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(ent.Name())); ok {
-					if fi, err := ent.Info(); err == nil && fi.Mode().IsRegular() {
-						e.Files++
-						e.Bytes += fi.Size()
-					}
-					break
-				}
-			}
-		}
-		e.Note = "event logs, by the first method that can read each"
-		return e
+	case *Locked:
+		return s.estimate(ctx)
 	case *Bodyfile:
 		var e Estimate
 		hostfile.Walk(ctx, s.Roots, hostfile.WalkOptions{Excludes: s.Excludes, Links: s.Links, Dirs: true}, func(en *hostfile.Entry) error {

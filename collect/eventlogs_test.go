@@ -21,7 +21,7 @@ func TestEventLogMethodChain(t *testing.T) {
 	for _, n := range []string{"Security.evtx", "System.evtx", "Application.evtx", "Other.evtx"} {
 		os.WriteFile(filepath.Join(dir, n), []byte("ElfFile\x00"+n), 0o644)
 	}
-	locked := windows.LogMethod{Name: "shared-read", Open: func(ctx context.Context, p string) (*windows.LogCopy, error) {
+	locked := windows.CopyMethod{Name: "shared-read", Open: func(ctx context.Context, p string) (*windows.FileCopy, error) {
 		if !strings.HasSuffix(p, "System.evtx") {
 			return nil, errors.New("Sharing violation.")
 		}
@@ -30,17 +30,17 @@ func TestEventLogMethodChain(t *testing.T) {
 			return nil, err
 		}
 		fi, _ := f.Stat()
-		return &windows.LogCopy{Format: "evtx", Size: fi.Size(), R: f}, nil
+		return &windows.FileCopy{Format: "raw", Size: fi.Size(), R: f}, nil
 	}}
-	export := windows.LogMethod{Name: "evt-export-xml", Open: func(ctx context.Context, p string) (*windows.LogCopy, error) {
+	export := windows.CopyMethod{Name: "evt-export-xml", Open: func(ctx context.Context, p string) (*windows.FileCopy, error) {
 		if strings.HasSuffix(p, "Application.evtx") {
 			return nil, errors.New("EvtQuery: Access is denied.")
 		}
 		x := "<Events log=\"Security\">\n<Event/>\n</Events>\n"
-		return &windows.LogCopy{Format: "xml", Size: int64(len(x)), R: io.NopCloser(strings.NewReader(x))}, nil
+		return &windows.FileCopy{Format: "xml", Size: int64(len(x)), R: io.NopCloser(strings.NewReader(x))}, nil
 	}}
-	src := &EventLogs{Name: "eventlogs", Dir: dir, Patterns: []string{"Security.evtx", "System.evtx", "Application.evtx"},
-		Methods: []windows.LogMethod{locked, export}}
+	src := &Locked{Name: "eventlogs", Kind: "eventlogs", Patterns: []string{filepath.Join(dir, "[SA]*.evtx")},
+		Methods: func(string) []windows.CopyMethod { return []windows.CopyMethod{locked, export} }}
 	pl, st, id := newPipeline(t)
 	m := runCollection(t, pl, []Planned{{Source: src, Desc: src.Describe()}})
 	a := m.Artifacts[0]

@@ -121,6 +121,10 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 				Options: FileOptions{MaxSize: int64(a.Files.MaxSize), HashOnly: a.Files.HashOnly, Flag: a.Files.Flag, Logs: a.Files.Logs, Redact: a.Files.Redact,
 					Links: linkPolicy(a.Files.Links)}}
 			st.Source, st.Desc = f, f.Describe()
+			if a.Files.Locked {
+				lk := &Locked{Name: a.Name, Patterns: paths, Excludes: excl, Options: f.Options}
+				st.Source, st.Desc = lk, lk.Describe()
+			}
 		case a.MySQL != nil:
 			m := *a.MySQL
 			m.MagentoRoot = filepath.FromSlash(profiles.Expand(m.MagentoRoot, vars))

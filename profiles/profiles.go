@@ -86,6 +86,11 @@ type Files struct {
 	// Links is "follow" (the default: each symlink is recorded and what it
 	// leads to taken) or "record" (each symlink recorded, none followed).
 	Links string `yaml:"links,omitempty"`
+	// Locked marks files Windows may hold open without sharing read
+	// (hives, ESE databases, event logs): each is read by the first
+	// method that can (shared read, the file's clusters from the volume,
+	// custos's NTFS reader), and the record says which.
+	Locked bool `yaml:"locked,omitempty"`
 }
 
 // Discoveries are the values of an artifact's discover key.
@@ -94,6 +99,12 @@ var Discoveries = map[string]string{
 	"iis":           "IIS configuration, every site's log folder as applicationHost.config names it, HTTPERR, the ISAPI redirector",
 	"fusionreactor": "every FusionReactor instance: logs, archives, configuration (secrets redacted)",
 	"eventlogs":     "Windows event logs (.evtx), copied even while the event log service holds them open",
+	// The standard Windows triage set (docs/windows.md).
+	"registry":         "registry hives with their transaction logs: SAM, SYSTEM, SOFTWARE, SECURITY, DEFAULT, system and service profiles, every user's NTUSER.DAT and UsrClass.dat",
+	"ntfs":             "$MFT, $LogFile and $UsnJrnl:$J (its data only) of the system volume and of every volume a web root lives on, through custos's NTFS reader",
+	"webroots":         "every IIS physicalPath and Tomcat appBase/docBase, listed with hashes",
+	"webroot-scripts":  "scripts and web.config of every web root (changed within --since, all without it)",
+	"webroot-timeline": "a timeline (bodyfile) of every web root",
 }
 
 // Redactions are the values of a files artifact's redact key.
@@ -327,6 +338,9 @@ func (p *Profile) validate() error {
 			}
 			if err := checkLinks(a.Files.Links); err != nil {
 				return fmt.Errorf("%s: %w", where, err)
+			}
+			if a.Files.Locked && (a.Files.Redact != "" || len(a.Files.Flag) > 0) {
+				return fmt.Errorf("%s: locked files are copied as they are: redact and flag do not apply to them", where)
 			}
 		case a.Discover != "":
 			if _, ok := Discoveries[a.Discover]; !ok {

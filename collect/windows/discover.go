@@ -190,12 +190,21 @@ func jvmProp(opts []string, name string) string {
 
 // FileSets is what to take of one Tomcat.
 func (t TomcatInstance) FileSets() []FileSet {
-	return []FileSet{
+	sets := []FileSet{
 		{Name: "logs", Root: winJoin(t.Base, "logs"), Include: []string{"**"}, Why: "catalina, localhost, access, manager and commons-daemon logs"},
 		{Name: "conf", Root: winJoin(t.Base, "conf"), Include: []string{"**"}, Redact: "tomcat-conf", Why: "server.xml, web.xml, tomcat-users.xml (passwords redacted), Catalina/**"},
 		{Name: "webapps", Root: winJoin(t.Base, "webapps"), Include: []string{"**"}, HashOnly: true, Why: "web shells hide as .jsp: listed with hashes"},
 		{Name: "work", Root: winJoin(t.Base, "work", "Catalina"), Include: []string{"**"}, Why: "compiled JSPs show what actually ran"},
 	}
+	for i, dir := range []string{t.Base, t.Home} {
+		if dir == "" || (i == 1 && normalize(t.Home) == normalize(t.Base)) {
+			continue
+		}
+		sets = append(sets,
+			FileSet{Name: "setenv", Root: winJoin(dir, "bin"), Include: []string{"setenv.*"}, Why: "setenv.bat/.ps1/.sh: JVM options, a -javaagent added here runs in every request (a script: stored as it is)"},
+			FileSet{Name: "lib", Root: winJoin(dir, "lib"), Include: []string{"*.jar"}, HashOnly: true, Why: "Tomcat's own jars, hashed: a jar added here is loaded for every web application"})
+	}
+	return sets
 }
 
 // applicationHost is the part of IIS's configuration discovery reads.
@@ -238,6 +247,10 @@ func IIS(fsys FS, env Env) ([]FileSet, []Finding) {
 	out := []FileSet{
 		{Name: "iis-config", Root: winJoin(sysroot, `System32\inetsrv\config`), Include: []string{"applicationHost.config", "administration.config", "redirection.config"}, Redact: "iis-config", Why: "IIS configuration (passwords redacted)"},
 		{Name: "iis-httperr", Root: winJoin(sysroot, `System32\LogFiles\HTTPERR`), Include: []string{"**"}, Why: "HTTP.sys errors"},
+	}
+	_, traces, _ := IISWebRoots(fsys, env)
+	for _, d := range traces {
+		out = append(out, FileSet{Name: "iis-failedreq", Root: d, Include: []string{"**"}, Why: "failed request tracing (FailedReqLogFiles)"})
 	}
 	var ah applicationHost
 	if err := xml.Unmarshal(b, &ah); err != nil {
@@ -353,15 +366,8 @@ func FusionReactor(reg Registry, fsys FS, env Env, tomcats []TomcatInstance) ([]
 				Include: []string{"log/**", "archive/**", "conf/**"}, Redact: "fr-conf", Why: "FusionReactor instance " + e.Name() + ": logs, archives, configuration"})
 		}
 	}
-	return out, nil
-}
-
-// EventLogs are the .evtx files the profiles ask for.
-var EventLogs = []string{
-	"Security.evtx", "System.evtx", "Application.evtx", "Windows PowerShell.evtx",
-	"Microsoft-Windows-PowerShell%4Operational.evtx", "Microsoft-Windows-Sysmon%4Operational.evtx",
-	"Microsoft-Windows-TaskScheduler%4Operational.evtx", "Microsoft-Windows-TerminalServices-*.evtx",
-	"Microsoft-Windows-Windows Defender%4Operational.evtx",
+	cf, finds := watchedCFML(reg, fsys, tomcats)
+	return append(out, cf...), finds
 }
 
 // FixtureFS maps drive letters to local directories, for tests and for

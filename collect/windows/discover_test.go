@@ -43,7 +43,9 @@ func TestTomcatDiscovery(t *testing.T) {
 		t.Fatalf("findings %v", finds)
 	}
 	sets := ts[0].FileSets()
-	if len(sets) != 4 || sets[1].Redact != "tomcat-conf" || !sets[2].HashOnly {
+	// logs, conf, webapps, work; then bin\setenv.* and lib\*.jar (hashed)
+	// of the base (and of a home that is not the base).
+	if len(sets) < 6 || sets[1].Redact != "tomcat-conf" || !sets[2].HashOnly || sets[4].Include[0] != "setenv.*" || !sets[5].HashOnly {
 		t.Fatalf("file sets %+v", sets)
 	}
 }
@@ -61,7 +63,7 @@ func TestIISDiscovery(t *testing.T) {
 	if roots["iis-logs-site2"] != `E:\weblogs\W3SVC2` || roots["iis-logs-site1"] != `C:\inetpub\logs\LogFiles\W3SVC1` {
 		t.Fatalf("site log folders %v", roots)
 	}
-	if roots["isapi-redirector"] != `C:\isapi\bin` || roots["iis-config"] == "" {
+	if roots["isapi-redirector"] != `C:\isapi\bin` || roots["iis-config"] == "" || roots["iis-failedreq"] != `C:\inetpub\logs\FailedReqLogFiles` {
 		t.Fatalf("%v", roots)
 	}
 	// The redirector's log and workers are where its .properties says.
@@ -76,7 +78,7 @@ func TestIISDiscovery(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "Windows/System32/inetsrv/config"), 0o755)
 	os.WriteFile(filepath.Join(dir, "Windows/System32/inetsrv/config/applicationHost.config"), []byte("<configuration><sites"), 0o644)
 	sets, finds = IIS(FixtureFS{"C:": dir}, env)
-	if len(finds) != 1 || !strings.Contains(finds[0].What, "does not parse") || len(sets) != 3 {
+	if len(finds) != 1 || !strings.Contains(finds[0].What, "does not parse") || len(sets) != 4 {
 		t.Fatalf("broken config: %v %v", sets, finds)
 	}
 }

@@ -9,31 +9,32 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
 )
 
-func fakeMethod(name string, calls *[]string, err error) LogMethod {
-	return LogMethod{Name: name, Open: func(ctx context.Context, path string) (*LogCopy, error) {
+func fakeMethod(name string, calls *[]string, err error) CopyMethod {
+	return CopyMethod{Name: name, Open: func(ctx context.Context, path string) (*FileCopy, error) {
 		*calls = append(*calls, name)
 		if err != nil {
 			return nil, err
 		}
-		return &LogCopy{Format: "evtx", Size: 2, R: io.NopCloser(strings.NewReader("ok"))}, nil
+		return &FileCopy{Format: "raw", Size: 2, R: io.NopCloser(strings.NewReader("ok"))}, nil
 	}}
 }
 
 func TestOpenLogOrderAndReasons(t *testing.T) {
 	var calls []string
-	methods := []LogMethod{
+	methods := []CopyMethod{
 		fakeMethod("shared-read", &calls, errors.New("The process cannot access the file because it is being used by another process.")),
 		fakeMethod("raw-ntfs", &calls, errors.New("line one\nline two")),
 		fakeMethod("evt-export-xml", &calls, nil),
 		fakeMethod("never", &calls, nil),
 	}
-	c, reasons, err := OpenLog(context.Background(), `C:\x.evtx`, methods)
+	c, reasons, err := CopyFile(context.Background(), `C:\x.evtx`, methods)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,12 +56,12 @@ func TestOpenLogOrderAndReasons(t *testing.T) {
 func TestOpenLogAllFail(t *testing.T) {
 	var calls []string
 	sentinel := errors.New("Access is denied.")
-	methods := []LogMethod{
+	methods := []CopyMethod{
 		fakeMethod("a", &calls, errors.New("locked")),
 		fakeMethod("b", &calls, sentinel),
-		{Name: "c", Open: func(context.Context, string) (*LogCopy, error) { return nil, nil }},
+		{Name: "c", Open: func(context.Context, string) (*FileCopy, error) { return nil, nil }},
 	}
-	c, reasons, err := OpenLog(context.Background(), `C:\x.evtx`, methods)
+	c, reasons, err := CopyFile(context.Background(), `C:\x.evtx`, methods)
 	if c != nil || err == nil {
 		t.Fatalf("got %v, %v", c, err)
 	}
@@ -74,24 +75,24 @@ func TestOpenLogAllFail(t *testing.T) {
 		t.Error("the joined error lost its causes")
 	}
 
-	if _, _, err := OpenLog(context.Background(), `C:\x.evtx`, nil); err == nil {
+	if _, _, err := CopyFile(context.Background(), `C:\x.evtx`, nil); err == nil {
 		t.Error("no methods: no error")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	calls = nil
-	if _, _, err := OpenLog(ctx, `C:\x.evtx`, methods); !errors.Is(err, context.Canceled) || len(calls) != 0 {
+	if _, _, err := CopyFile(ctx, `C:\x.evtx`, methods); !errors.Is(err, context.Canceled) || len(calls) != 0 {
 		t.Errorf("cancelled: err %v, calls %v", err, calls)
 	}
 }
 
 func TestSharedRead(t *testing.T) {
-	path := "testdata/drive_c/FusionReactor/instance/tomcat9/conf/tomcat9.conf"
+	path, _ := filepath.Abs("testdata/drive_c/FusionReactor/instance/tomcat9/conf/tomcat9.conf")
 	want, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, reasons, err := OpenLog(context.Background(), path, LogMethods())
+	c, reasons, err := CopyFile(context.Background(), path, LogMethods())
 	if err != nil || len(reasons) != 0 {
 		t.Fatal(err, reasons)
 	}
@@ -102,11 +103,12 @@ func TestSharedRead(t *testing.T) {
 	if err := c.R.Close(); err != nil {
 		t.Error(err)
 	}
-	if c.Method != "shared-read" || c.Format != "evtx" || c.Size != int64(len(want)) || !bytes.Equal(got, want) {
+	if !strings.HasPrefix(c.Method, "shared-read") || c.Format != "raw" || c.Rec == nil || c.Rec.Size != c.Size || c.At == nil || c.Size != int64(len(want)) || !bytes.Equal(got, want) {
 		t.Errorf("copy %s/%s size %d, read %d bytes, want %d", c.Method, c.Format, c.Size, len(got), len(want))
 	}
 
-	_, reasons, err = OpenLog(context.Background(), "testdata/missing.evtx", []LogMethod{sharedReadMethod})
+	missing, _ := filepath.Abs("testdata/missing.evtx")
+	_, reasons, err = CopyFile(context.Background(), missing, []CopyMethod{sharedReadMethod})
 	if !errors.Is(err, fs.ErrNotExist) || len(reasons) != 1 || !strings.HasPrefix(reasons[0], "shared-read: ") || strings.Contains(reasons[0], "missing.evtx") {
 		t.Errorf("missing file: %v %q", err, reasons)
 	}
@@ -117,7 +119,7 @@ func TestSharedRead(t *testing.T) {
 func TestLogMethodsHere(t *testing.T) {
 	want := []string{"shared-read"}
 	if runtime.GOOS == "windows" {
-		want = append(want, "raw-ntfs", "evt-export-xml")
+		want = append(want, "raw-ntfs", "raw-ntfs-mft", "evt-export-xml")
 	}
 	var got []string
 	for _, m := range LogMethods() {
@@ -468,7 +470,7 @@ func (l *fakeLog) render(name string) string {
 	return b.String()
 }
 
-func readCopy(t *testing.T, c *LogCopy, chunk int) ([]byte, error) {
+func readCopy(t *testing.T, c *FileCopy, chunk int) ([]byte, error) {
 	t.Helper()
 	var r io.Reader = c.R
 	if chunk == 1 {

@@ -13,17 +13,81 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// LogMethods is the platform's list, best first: a plain shared read, then
-// the file's clusters read from the volume (administrator; byte-exact
-// .evtx), then the events rendered as XML through the Event Log API.
-func LogMethods() []LogMethod {
-	return []LogMethod{sharedReadMethod, rawNTFSMethod, evtExportXMLMethod}
+// LogMethods is the platform's list for event logs, best first: a shared
+// read, then the file's clusters read from the volume (administrator;
+// byte-exact .evtx) as NTFS maps them, then as custos's own NTFS reader
+// finds them, then the events rendered as XML through the Event Log API.
+func LogMethods() []CopyMethod {
+	return []CopyMethod{sharedReadMethod, rawNTFSMethod, rawNTFSMFTMethod, evtExportXMLMethod}
 }
 
+// LockedMethods is the list for other files Windows holds open (hives,
+// Amcache, SRUDB.dat, the WMI repository): LogMethods without the export.
+func LockedMethods() []CopyMethod {
+	return []CopyMethod{sharedReadMethod, rawNTFSMethod, rawNTFSMFTMethod}
+}
+
+// MetadataMethods is the list for the NTFS metadata files, which only the
+// NTFS reader reaches.
+func MetadataMethods() []CopyMethod { return []CopyMethod{rawNTFSMFTMethod} }
+
 var (
-	rawNTFSMethod      = LogMethod{Name: "raw-ntfs", Open: openRawNTFS}
-	evtExportXMLMethod = LogMethod{Name: "evt-export-xml", Open: openEvtExportXML}
+	rawNTFSMethod      = CopyMethod{Name: "raw-ntfs", Open: openRawNTFS}
+	rawNTFSMFTMethod   = NTFSMethod(openVolume, recordOf)
+	evtExportXMLMethod = CopyMethod{Name: "evt-export-xml", Open: openEvtExportXML}
 )
+
+// openVolume opens \\.\C: for reading (administrator), in aligned blocks.
+func openVolume(drive string) (io.ReaderAt, func() error, error) {
+	root := drive + `\`
+	if fsName, err := fileSystemName(root); err != nil {
+		return nil, nil, fmt.Errorf("GetVolumeInformation(%s): %w", root, err)
+	} else if fsName != "NTFS" {
+		return nil, nil, fmt.Errorf("%s is %s, not NTFS", drive, fsName)
+	}
+	_, sectorSize, err := diskGeometry(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	volName := `\\.\` + drive
+	v16, err := windows.UTF16PtrFromString(volName)
+	if err != nil {
+		return nil, nil, err
+	}
+	vh, err := windows.CreateFile(v16, windows.GENERIC_READ,
+		windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE, nil, windows.OPEN_EXISTING, 0, 0)
+	if err != nil {
+		if errors.Is(err, windows.ERROR_ACCESS_DENIED) {
+			return nil, nil, fmt.Errorf("opening %s needs administrator rights: %w", volName, err)
+		}
+		return nil, nil, fmt.Errorf("opening %s: %w", volName, err)
+	}
+	return newSectorReaderAt(volumeReader(vh), volumeBlock, sectorSize), func() error { return windows.CloseHandle(vh) }, nil
+}
+
+// recordOf reads a file's MFT record number from a handle opened for its
+// attributes only (the low 48 bits of the file index are the record).
+func recordOf(path string) (uint64, error) {
+	if strings.Contains(path[2:], ":") {
+		return 0, errors.New("a named stream: looked up by name")
+	}
+	p16, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		return 0, err
+	}
+	fh, err := windows.CreateFile(p16, windows.FILE_READ_ATTRIBUTES,
+		windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE,
+		nil, windows.OPEN_EXISTING, windows.FILE_FLAG_BACKUP_SEMANTICS|windows.FILE_FLAG_OPEN_REPARSE_POINT, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer windows.CloseHandle(fh)
+	var bhi windows.ByHandleFileInformation
+	if err := windows.GetFileInformationByHandle(fh, &bhi); err != nil {
+		return 0, err
+	}
+	return (uint64(bhi.FileIndexHigh)<<32 | uint64(bhi.FileIndexLow)) & 0xFFFFFFFFFFFF, nil
+}
 
 var (
 	evtKernel32           = windows.NewLazySystemDLL("kernel32.dll")
@@ -58,7 +122,7 @@ type fileStandardInfo struct {
 // What is read is what is on disk: writes the service still holds in the
 // cache are not there yet, and the copy may lag the live log by a few
 // seconds (the .evtx header and chunk checksums say what is consistent).
-func openRawNTFS(ctx context.Context, path string) (*LogCopy, error) {
+func openRawNTFS(ctx context.Context, path string) (*FileCopy, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -95,7 +159,7 @@ func openRawNTFS(ctx context.Context, path string) (*LogCopy, error) {
 	}
 	size := std.EndOfFile
 	if size == 0 {
-		return &LogCopy{Method: "raw-ntfs", Format: "evtx", Size: 0, R: io.NopCloser(strings.NewReader(""))}, nil
+		return &FileCopy{Method: "raw-ntfs", Format: "raw", Size: 0, R: io.NopCloser(strings.NewReader(""))}, nil
 	}
 
 	extents, err := retrievalPointers(fh)
@@ -135,7 +199,7 @@ func openRawNTFS(ctx context.Context, path string) (*LogCopy, error) {
 	}
 	vol := newSectorReaderAt(volumeReader(vh), volumeBlock, sectorSize)
 	r := ExtentReader(vol, extents, clusterSize, size)
-	return &LogCopy{Method: "raw-ntfs", Format: "evtx", Size: size,
+	return &FileCopy{Method: "raw-ntfs", Format: "raw", Size: size,
 		R: newExactReader(r, size, func() error { return windows.CloseHandle(vh) })}, nil
 }
 
@@ -258,7 +322,7 @@ const (
 // queries the file; a live log whose file the API cannot open is queried
 // by its channel instead (which is the same events, read through the
 // EventLog service).
-func openEvtExportXML(ctx context.Context, path string) (*LogCopy, error) {
+func openEvtExportXML(ctx context.Context, path string) (*FileCopy, error) {
 	for _, p := range []*windows.LazyProc{procEvtQuery, procEvtNext, procEvtRender, procEvtClose} {
 		if err := p.Find(); err != nil {
 			return nil, err

@@ -1,0 +1,1 @@
+set "CATALINA_OPTS=-javaagent:C:\FusionReactor\instance\tomcat9\fusionreactor.jar -Xmx2g"
