@@ -108,8 +108,11 @@ func fileOptions(a profiles.Artifact, vars map[string]string) (FileOptions, erro
 	f := a.Files
 	opt := FileOptions{MaxSize: int64(f.MaxSize), HashOnly: f.HashOnly, Flag: f.Flag, Logs: f.Logs, Redact: profiles.Expand(f.Redact, vars),
 		Links: linkPolicy(f.Links), ChangedWithin: time.Duration(f.ChangedWithin), Sensitive: f.Sensitive}
+	if opt.Redact == "none" {
+		opt.Redact = ""
+	}
 	if opt.Redact != "" && !contains(profiles.Redactions, opt.Redact) {
-		return opt, fmt.Errorf("artifact %s: redact %q: want one of %s", a.Name, opt.Redact, strings.Join(profiles.Redactions, ", "))
+		return opt, fmt.Errorf("artifact %s: redact %q: want none or one of %s", a.Name, opt.Redact, strings.Join(profiles.Redactions, ", "))
 	}
 	if f.CopySuspicious {
 		opt.Suspicious = &Suspicious{CodeExt: f.CodeExt}
