@@ -70,10 +70,14 @@ const (
 // REPLICATION SLAVE; a server that will not give the log says why in the
 // error. A connection over TLS is not read this way.
 func ReadBinlog(ctx context.Context, c Conn, name string, size int64, begin func() (io.Writer, error)) (int64, error) {
-	cfg := c.Config()
+	cfg, err := mysql.ParseDSN(c.DSN()) // as sql.Open reads it: the charset is a connection setting
+	if err != nil {
+		return 0, err
+	}
 	if cfg.TLS != nil {
 		return 0, errors.New("the connection uses TLS: the binary log is not read over it")
 	}
+	cfg.Logger = nopLogger{} // the spent connection's close is expected to fail
 	var raw net.Conn
 	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var d net.Dialer
@@ -213,3 +217,7 @@ func (c *capped) Write(p []byte) (int, error) {
 	c.n += int64(k)
 	return k, err
 }
+
+type nopLogger struct{}
+
+func (nopLogger) Print(...any) {}
