@@ -240,3 +240,25 @@ func TestMagento1CardData(t *testing.T) {
 		t.Errorf("a profile asking for the payment tables got card data (or nothing):\n%s", out)
 	}
 }
+
+// A store whose env.php does not parse: its database artifact says so in
+// one line naming the place; its files and the other stores are taken.
+func TestMagentoConfigThatDoesNotParse(t *testing.T) {
+	base := t.TempDir()
+	good := filepath.Join(base, "var/www/html")
+	put(t, good+"/app/etc/env.php", "<?php return ['db' => ['connection' => ['default' => ['host' => '127.0.0.1:1', 'dbname' => 'x']]]];")
+	put(t, good+"/var/log/system.log", "GOOD-LOG\n")
+	bad := filepath.Join(base, "var/www/broken")
+	put(t, bad+"/app/etc/env.php", "<?php return ['db' => getenv('DB')];")
+	put(t, bad+"/var/log/system.log", "BROKEN-STORE-LOG\n")
+	got, _, files, _ := collectStores(t, base, func(st Planned) bool {
+		return st.Desc.Name == "database.broken" || strings.HasPrefix(st.Desc.Name, "magento-logs")
+	})
+	d := got["database.broken"]
+	if d.Status != "failed" || len(d.Errors) != 1 || !strings.Contains(d.Errors[0], bad+"/app/etc: env.php: line 1:23: not a literal value") {
+		t.Errorf("database.broken: %s %v", d.Status, d.Errors)
+	}
+	if !strings.Contains(files(got["magento-logs.broken"])[bad+"/var/log/system.log"], "BROKEN-STORE-LOG") || !strings.Contains(files(got["magento-logs"])[good+"/var/log/system.log"], "GOOD-LOG") {
+		t.Error("the stores' logs were not taken")
+	}
+}

@@ -151,6 +151,9 @@ func ReadConn(root string) (c mysqldump.Conn, version int, err error) {
 		b, err := hostfile.ReadFile(filepath.Join(root, "app", "etc", f.name), 16<<20)
 		if err == nil {
 			c, err := f.parse(b.Data)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", filepath.Join(root, "app", "etc"), err)
+			}
 			return c, f.version, err
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
