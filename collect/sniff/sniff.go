@@ -74,8 +74,10 @@ func (s *Sniffer) Write(p []byte) (int, error) {
 		if s.found == "" {
 			s.found = find(buf)
 		}
-		k := min(len(p), maxMarker-1)
-		s.tail = append(s.tail[:0], p[len(p)-k:]...)
+		s.tail = append(s.tail, p[max(0, len(p)-(maxMarker-1)):]...)
+		if len(s.tail) > maxMarker-1 {
+			s.tail = append(s.tail[:0], s.tail[len(s.tail)-(maxMarker-1):]...)
+		}
 	}
 	return len(p), nil
 }
