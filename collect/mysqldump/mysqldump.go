@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -171,7 +172,7 @@ func dumpTable(ctx context.Context, conn *sql.Conn, prefix string, t Table, out 
 	if ok, err := tableExists(ctx, conn, full); err != nil {
 		return err
 	} else if !ok {
-		return fmt.Errorf(ErrNoTable)
+		return errors.New(ErrNoTable)
 	}
 	var name, create string
 	if err := conn.QueryRowContext(ctx, "SHOW CREATE TABLE "+quoteIdent(full)).Scan(&name, &create); err != nil {
