@@ -112,7 +112,8 @@ func TestHostileHost(t *testing.T) {
 			t.Errorf("tar entry %q: %v", name, err)
 		}
 	}
-	if r := recs[custody.EscapePath(h.Hashed)]; r.Stored || r.SHA256 == "" {
+	// PHP among uploads is copied and flagged, not only hashed (issue 16).
+	if r := recs[custody.EscapePath(h.Hashed)]; !r.Stored || r.SHA256 == "" || !strings.Contains(strings.Join(r.Flags, " "), "holds code (<?php)") {
 		t.Errorf("pub/media file recorded as %+v", r)
 	}
 	if r := recs[custody.EscapePath(h.FIFO)]; r.Type != "fifo" || r.Stored || !strings.Contains(r.Note, "never opened") {
