@@ -79,10 +79,10 @@ FUZZ := ./custody:FuzzParse ./custody:FuzzParseSums ./custody:FuzzParseRecord \
 	./custody:FuzzParseCountersignature ./custody:FuzzReceiverNotes \
 	./custody/sshsig:FuzzParse ./custody/allowedsigners:FuzzParse \
 	./storage/streamstore:FuzzIngest ./storage/s3store:FuzzParseURL ./storage/s3store:FuzzSanitizeTagValue \
-	./internal/jsonx:FuzzCheck ./internal/jsonx:FuzzCheckReference ./internal/term:FuzzClean ./internal/phpenv:FuzzParseArray \
+	./internal/jsonx:FuzzCheck ./internal/jsonx:FuzzCheckReference ./internal/term:FuzzClean ./collect/apps/magento:FuzzParseArray \
 	./profiles:FuzzParse ./collect/live:FuzzProcParsers ./collect/windows:FuzzRedact ./collect/windows:FuzzApplicationHost \
 	./collect/windows:FuzzNTFS ./collect/windows:FuzzFirewallRule ./collect/windows:FuzzIPNetTable2 \
-	./collect/ioc:FuzzParse ./collect/hostfile:FuzzWalkLinkText ./collect/paxtar:FuzzRoundTrip ./custody:FuzzEscapePath
+	./collect/ioc:FuzzParse ./collect/cardscan:FuzzScan ./collect/hostfile:FuzzWalkLinkText ./collect/paxtar:FuzzRoundTrip ./custody:FuzzEscapePath
 
 fuzz:
 	@set -e; for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t#*:}; \

@@ -150,13 +150,18 @@ func (f *Files) walk(ctx context.Context, e *Emitter, ch chan<- *pending, done c
 	vis := hostfile.NewVisited() // each file once in the artifact
 	for _, g := range f.groups() {
 		opt := hostfile.WalkOptions{Excludes: g.Excludes, Links: g.Options.Links, Visited: vis}
+		sel := newSelector(g, e.files.Limits)
 		res.err = hostfile.Walk(ctx, g.Patterns, opt, func(en *hostfile.Entry) error {
+			if !sel.wanted(en) {
+				return nil
+			}
 			if en.Err == nil {
 				res.matched++
 			}
 			p := hostfile.RecordPath(en.Path)
 			at.Store(&p)
 			pd := e.files.prepare(en, g.Options, &e.budget, !g.Options.HashOnly)
+			sel.mark(en, pd)
 			select {
 			case ch <- pd:
 				return nil
@@ -167,6 +172,9 @@ func (f *Files) walk(ctx context.Context, e *Emitter, ch chan<- *pending, done c
 		})
 		if res.err != nil {
 			return
+		}
+		if sel.unchanged > 0 {
+			e.Warn("%d files not changed since %s: not recorded (only what changed is taken here)", sel.unchanged, sel.since.UTC().Format(time.RFC3339))
 		}
 	}
 }

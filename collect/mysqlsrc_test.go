@@ -27,7 +27,7 @@ func TestMySQLConnectionFromEnvPHP(t *testing.T) {
 	os.Chtimes(env, old, old.Add(-time.Hour))
 
 	m := &MySQLSource{Name: "db", Spec: profiles.MySQL{MagentoRoot: filepath.Join(root, "current")}}
-	db, err := m.connection()
+	db, _, err := m.connection()
 	if err != nil || db.Host != "db.internal" || db.Name != "shop" {
 		t.Fatalf("%+v %v", db, err)
 	}
@@ -42,7 +42,7 @@ func TestMySQLConnectionFromEnvPHP(t *testing.T) {
 		t.Skip(err)
 	}
 	done := make(chan error, 1)
-	go func() { _, err := m.connection(); done <- err }()
+	go func() { _, _, err := m.connection(); done <- err }()
 	select {
 	case err := <-done:
 		if err == nil {

@@ -170,6 +170,9 @@ func (p *Pipeline) run(ctx, sctx context.Context, seq int, d Description, src So
 	}
 	var warn string
 	art.Hits, art.CardLike, warn = scan.result(d.Name)
+	if art.CardLike > 0 {
+		art.Warnings = append(art.Warnings, fmt.Sprintf("FLAG card data: %d card-like numbers (13-19 digits, a card brand's prefix, the Luhn check) in the plaintext: handle this artifact as cardholder data (PCI DSS)", art.CardLike))
+	}
 	if warn != "" {
 		art.Warnings = append(art.Warnings, warn)
 	}

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sort"
 
+	"github.com/custos-ir/custos/collect/apps/magento"
 	"github.com/custos-ir/custos/collect/hostfile"
 	"github.com/custos-ir/custos/profiles"
 )
@@ -30,6 +31,9 @@ type PlanOptions struct {
 	// Windows is the host discovery reads on Windows; nil means this
 	// host's own registry, files and environment (on Windows only).
 	Windows *WindowsHost
+	// Root is where discovery of applications (Magento) looks instead of
+	// "/": a mounted image, a test's fixture host.
+	Root string
 }
 
 // kindRank orders a collection by volatility: live state, then the
@@ -57,26 +61,28 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 	// says how; artifacts needing one that stays empty are skipped, with
 	// what to do.
 	unresolved := map[string]string{}
+	stores := map[string][]magento.Root{} // variables that every store found fills in turn
 	for name, v := range p.Variables {
 		if vars[name] != "" {
 			continue
 		}
 		switch v.Discover {
 		case "magento":
-			root, others := DiscoverMagento()
-			if root == "" {
+			roots := magento.Discover(o.Root)
+			if len(roots) == 0 {
 				unresolved[name] = "no Magento root found (no app/etc/env.php or local.xml where shops usually live): pass --set " + name + "=DIR"
 				continue
 			}
-			vars[name] = root
-			if len(others) > 0 {
-				o.Warn(fmt.Sprintf("found several Magento roots: using %s; others: %v (collect them with --set %s=DIR)", root, others, name))
+			vars[name] = roots[0].Path
+			stores[name] = roots
+			if len(roots) > 1 {
+				o.Warn(storesFound(roots))
 			}
 		default:
 			unresolved[name] = "profile variable " + name + " has no value: pass --set " + name + "=VALUE"
 		}
 	}
-	exp := func(ss []string) ([]string, error) {
+	exp := func(vars map[string]string, ss []string) ([]string, error) {
 		out := make([]string, len(ss))
 		for i, s := range ss {
 			out[i] = filepath.FromSlash(profiles.Expand(s, vars))
@@ -90,67 +96,75 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 		return out, nil
 	}
 	var steps []Planned
-	for _, a := range p.Artifacts {
-		a := a
-		platform := a.Platform
-		if platform == "" {
-			platform = p.Platform
+	for _, a0 := range p.Artifacts {
+		for _, in := range instancesOf(a0, vars, stores) {
+			a, vars := in.a, in.vars
+			if in.skip != "" {
+				steps = append(steps, Planned{Desc: Description{Name: a.Name, Kind: a.Kind()}, Skip: in.skip})
+				continue
+			}
+			platform := a.Platform
+			if platform == "" {
+				platform = p.Platform
+			}
+			if platform != "any" && platform != goos {
+				steps = append(steps, Planned{Desc: Description{Name: a.Name, Kind: a.Kind()}, Skip: fmt.Sprintf("artifact is for %s, this host runs %s", platform, goos)})
+				continue
+			}
+			if why := needsUnresolved(&a, unresolved); why != "" {
+				steps = append(steps, Planned{Desc: Description{Name: a.Name, Kind: a.Kind()}, Skip: why})
+				continue
+			}
+			var st Planned
+			switch {
+			case a.Live != "":
+				st = planLive(a, o, goos)
+			case a.Files != nil:
+				paths, err := exp(vars, a.Files.Paths)
+				if err != nil {
+					return nil, err
+				}
+				excl, err := exp(vars, a.Files.Exclude)
+				if err != nil {
+					return nil, err
+				}
+				opt, err := fileOptions(a, vars)
+				if err != nil {
+					return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+				}
+				f := &Files{Name: a.Name, Patterns: paths, Excludes: append(excl, in.excludes...), Options: opt, Notes: in.notes}
+				st.Source, st.Desc = f, f.Describe()
+				if a.Files.Locked {
+					lk := &Locked{Name: a.Name, Patterns: paths, Excludes: f.Excludes, Options: f.Options}
+					st.Source, st.Desc = lk, lk.Describe()
+				}
+			case a.MySQL != nil:
+				m := *a.MySQL
+				m.MagentoRoot = filepath.FromSlash(profiles.Expand(m.MagentoRoot, vars))
+				for _, f := range []*string{&m.Host, &m.Socket, &m.User, &m.Database, &m.Prefix} {
+					*f = profiles.Expand(*f, vars)
+				}
+				src := &MySQLSource{Name: a.Name, Spec: m}
+				st.Source, st.Desc = src, src.Describe()
+			case a.Discover != "":
+				st = planDiscover(a, o, goos)
+			case a.Bodyfile != nil:
+				roots, err := exp(vars, a.Bodyfile.Roots)
+				if err != nil {
+					return nil, err
+				}
+				excl, err := exp(vars, a.Bodyfile.Exclude)
+				if err != nil {
+					return nil, err
+				}
+				b := &Bodyfile{Name: a.Name, Roots: roots, Excludes: append(excl, in.excludes...), Links: linkPolicy(a.Bodyfile.Links)}
+				st.Source, st.Desc = b, b.Describe()
+			}
+			steps = append(steps, st)
 		}
-		if platform != "any" && platform != goos {
-			steps = append(steps, Planned{Desc: Description{Name: a.Name, Kind: a.Kind()}, Skip: fmt.Sprintf("artifact is for %s, this host runs %s", platform, goos)})
-			continue
-		}
-		if why := needsUnresolved(&a, unresolved); why != "" {
-			steps = append(steps, Planned{Desc: Description{Name: a.Name, Kind: a.Kind()}, Skip: why})
-			continue
-		}
-		var st Planned
-		switch {
-		case a.Live != "":
-			st = planLive(a, o, goos)
-		case a.Files != nil:
-			paths, err := exp(a.Files.Paths)
-			if err != nil {
-				return nil, err
-			}
-			excl, err := exp(a.Files.Exclude)
-			if err != nil {
-				return nil, err
-			}
-			f := &Files{Name: a.Name, Patterns: paths, Excludes: excl,
-				Options: FileOptions{MaxSize: int64(a.Files.MaxSize), HashOnly: a.Files.HashOnly, Flag: a.Files.Flag, Logs: a.Files.Logs, Redact: a.Files.Redact,
-					Links: linkPolicy(a.Files.Links)}}
-			st.Source, st.Desc = f, f.Describe()
-			if a.Files.Locked {
-				lk := &Locked{Name: a.Name, Patterns: paths, Excludes: excl, Options: f.Options}
-				st.Source, st.Desc = lk, lk.Describe()
-			}
-		case a.MySQL != nil:
-			m := *a.MySQL
-			m.MagentoRoot = filepath.FromSlash(profiles.Expand(m.MagentoRoot, vars))
-			for _, f := range []*string{&m.Host, &m.Socket, &m.User, &m.Database, &m.Prefix} {
-				*f = profiles.Expand(*f, vars)
-			}
-			src := &MySQLSource{Name: a.Name, Spec: m}
-			st.Source, st.Desc = src, src.Describe()
-		case a.Discover != "":
-			st = planDiscover(a, o, goos)
-		case a.Bodyfile != nil:
-			roots, err := exp(a.Bodyfile.Roots)
-			if err != nil {
-				return nil, err
-			}
-			excl, err := exp(a.Bodyfile.Exclude)
-			if err != nil {
-				return nil, err
-			}
-			b := &Bodyfile{Name: a.Name, Roots: roots, Excludes: excl, Links: linkPolicy(a.Bodyfile.Links)}
-			st.Source, st.Desc = b, b.Describe()
-		}
-		steps = append(steps, st)
 	}
 	if len(o.ExtraPaths) > 0 {
-		paths, err := exp(o.ExtraPaths)
+		paths, err := exp(vars, o.ExtraPaths)
 		if err != nil {
 			return nil, fmt.Errorf("--path: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/custos-ir/custos/collect/cardscan"
 	"github.com/custos-ir/custos/collect/ioc"
 	"github.com/custos-ir/custos/custody"
 )
@@ -95,6 +96,34 @@ func TestIndicatorAcrossChunkEdge(t *testing.T) {
 		m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
 		if h := m.Artifacts[0].Hits; len(h) != 1 || h[0].Count != 2 {
 			t.Errorf("shift %d: hits %+v", shift, h)
+		}
+	}
+}
+
+// Card-like numbers are counted once each wherever they lie: inside a
+// chunk, across the edge between two (at every offset around it), in
+// groups; numbers that are not card numbers are not counted.
+func TestCardLikeCounted(t *testing.T) {
+	const card = "4111 1111 1111 1111"
+	for _, d := range []int{-40, -21, -20, -19, -18, -10, -2, -1, 0, 1, 5} {
+		big := bytes.Repeat([]byte("GET /checkout 200\n"), (frameSize+100)/18)
+		copy(big[frameSize+d:], " "+card+" ")
+		copy(big[100:], "order 4111111111111111;")                                     // plain, inside the first chunk
+		copy(big[200:], "id 4111111111111112 and 1700000000123 and x4111111111111111") // Luhn fails, no brand, glued to a word
+		p, _, _ := newPipeline(t)
+		p.Cards = cardscan.Chunks{}
+		src := &Stream{Desc: Description{Name: "log", Kind: "live", Format: "txt"},
+			Fn: func(ctx context.Context, w io.Writer) error {
+				_, err := w.Write(big)
+				return err
+			}}
+		m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
+		a := m.Artifacts[0]
+		if a.CardLike != 2 {
+			t.Errorf("edge %+d: %d card-like numbers, want 2", d, a.CardLike)
+		}
+		if !strings.Contains(strings.Join(a.Warnings, "\n"), "FLAG card data: 2 card-like numbers") {
+			t.Errorf("edge %+d: not flagged: %q", d, a.Warnings)
 		}
 	}
 }

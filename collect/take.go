@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/custos-ir/custos/collect/hostfile"
+	"github.com/custos-ir/custos/collect/sniff"
 	"github.com/custos-ir/custos/collect/windows"
 	"github.com/custos-ir/custos/custody"
 )
@@ -22,6 +24,21 @@ type FileOptions struct {
 	Redact   string   // secrets to redact in the stored copy (windows.Redact kinds)
 	// Links is hostfile.Follow (take what links lead to) or hostfile.Record.
 	Links hostfile.LinkPolicy
+	// Suspicious, with HashOnly, copies the files that look out of place
+	// (collect/sniff) and flags them.
+	Suspicious *Suspicious
+	// ChangedWithin takes only files whose mtime or ctime is after
+	// --since, or without it this long before the walk; others are not
+	// recorded.
+	ChangedWithin time.Duration
+	// Sensitive notes on each file that it holds secrets.
+	Sensitive bool
+}
+
+// Suspicious says what is out of place in a hash-only tree.
+type Suspicious struct {
+	CodeExt []string // extensions where code belongs
+	Roots   []string // where the tree starts: a hidden name below them is suspicious
 }
 
 // evidence is what taking a file needs of an open host file; tests stand
@@ -70,6 +87,8 @@ type pending struct {
 	// redacted replaces data: the copy with secrets replaced, which may
 	// differ in size from the original.
 	redacted []byte
+	// suspect is why a hash-only file is stored after all (sniff).
+	suspect string
 }
 
 const (
@@ -233,6 +252,11 @@ func (r *FileReader) readOpen(p *pending, f evidence) *pending {
 		fl.Write(buf[:n])
 		p.flags = fl.finish()
 	}
+	if opt.HashOnly && opt.Suspicious != nil {
+		sn := sniff.New(rec.Path, opt.Suspicious.CodeExt)
+		sn.Write(buf[:n])
+		p.suspect = sn.Verdict()
+	}
 	return p
 }
 
@@ -261,7 +285,7 @@ func (r *FileReader) redact(p *pending, f evidence) {
 		rec.Error = fmt.Sprintf("shrank or failed while read: got %d of %d bytes (%v); not stored", n, rec.Size, hostfile.ErrText(orEOF(err)))
 		return
 	}
-	out, what, rerr := windows.Redact(p.opt.Redact, buf)
+	out, what, rerr := redactConfig(p.opt.Redact, buf)
 	if rerr != nil {
 		rec.Error = "redact: " + rerr.Error() + "; not stored"
 		return

@@ -12,6 +12,7 @@ import (
 
 	"github.com/custos-ir/custos/collect/hostfile"
 	"github.com/custos-ir/custos/collect/paxtar"
+	"github.com/custos-ir/custos/collect/sniff"
 	"github.com/custos-ir/custos/custody"
 	"github.com/custos-ir/custos/internal/rate"
 )
@@ -20,8 +21,16 @@ import (
 // record. The error is for failures of tw, which end the artifact; what
 // concerns the file alone is in its record.
 func (r *FileReader) write(ctx context.Context, tw *paxtar.Writer, p *pending) (custody.File, error) {
+	rec, err := r.writeEntry(ctx, tw, p)
+	if p.suspect != "" && rec.Stored {
+		rec.Flags = append(rec.Flags, "copied, not only hashed: "+p.suspect)
+	}
+	return rec, err
+}
+
+func (r *FileReader) writeEntry(ctx context.Context, tw *paxtar.Writer, p *pending) (custody.File, error) {
 	rec := p.rec
-	store := tw != nil && !p.opt.HashOnly
+	store := tw != nil && (!p.opt.HashOnly || p.suspect != "")
 	if p.kind != pendRecord && store {
 		if err := paxtar.CheckName(custody.TarName(rec.Path)); err != nil {
 			p.release()
@@ -102,6 +111,11 @@ func (r *FileReader) stream(ctx context.Context, tw *paxtar.Writer, store bool, 
 		fl = &flagScanner{keys: p.opt.Flag}
 		dst = io.MultiWriter(dst, fl)
 	}
+	var sn *sniff.Sniffer
+	if !store && tw != nil && p.opt.Suspicious != nil {
+		sn = sniff.New(rec.Path, p.opt.Suspicious.CodeExt)
+		dst = io.MultiWriter(dst, sn)
+	}
 	cl := r.copyLimits(ctx)
 	var n, holes int64
 	var rerr, werr error
@@ -119,6 +133,11 @@ func (r *FileReader) stream(ctx context.Context, tw *paxtar.Writer, store bool, 
 	rec.Read, rec.Holes, rec.SHA256 = n, holes, hex.EncodeToString(h.Sum(nil))
 	if n < rec.Size {
 		return short(tw, store, rec, n, rerr)
+	}
+	if sn != nil {
+		if p.suspect = sn.Verdict(); p.suspect != "" {
+			return r.storeAgain(ctx, tw, p, rec)
+		}
 	}
 	rec.Note = addNote(rec.Note, f.Changed())
 	return rec, nil
@@ -353,4 +372,45 @@ func tarHeader(rec custody.File, typ byte) *paxtar.Header {
 		h.ChangeTime = *rec.Ctime
 	}
 	return h
+}
+
+// storeAgain stores a file that was read for its hash only and turned out
+// to look out of place: it is read a second time, into the tar; a second
+// read that differs from the first is recorded.
+func (r *FileReader) storeAgain(ctx context.Context, tw *paxtar.Writer, p *pending, rec custody.File) (custody.File, error) {
+	if err := paxtar.CheckName(custody.TarName(rec.Path)); err != nil {
+		rec.Error = "not stored: " + err.Error()
+		return rec, nil
+	}
+	h := tarHeader(rec, paxtar.TypeReg)
+	if p.ext != nil {
+		h.Data = make([]paxtar.Extent, len(p.ext))
+		for i, x := range p.ext {
+			h.Data[i] = paxtar.Extent(x)
+		}
+	}
+	if err := tw.WriteHeader(h); err != nil {
+		return rec, err
+	}
+	rec.Stored = true
+	sum := sha256.New()
+	var n int64
+	var rerr, werr error
+	if p.ext == nil {
+		n, rerr, werr = copyData(io.MultiWriter(tw, sum), p.f, 0, rec.Size, r.copyLimits(ctx))
+	} else {
+		n, _, rerr, werr = copySparse(tw, sum, p.f, rec.Size, p.ext, r.copyLimits(ctx))
+	}
+	if werr != nil {
+		return rec, werr
+	}
+	if n < rec.Size {
+		short, err := short(tw, true, rec, n, rerr)
+		short.Error = "second read (to store it): " + short.Error
+		return short, err
+	}
+	if hex.EncodeToString(sum.Sum(nil)) != rec.SHA256 {
+		rec.Error = "changed between the read that hashed it and the read that stored it: the stored copy is the second"
+	}
+	return rec, nil
 }

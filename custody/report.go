@@ -105,6 +105,18 @@ func (f *Form) Hits() []FormHit {
 	return out
 }
 
+// CardArtifacts are the artifacts whose plaintext holds card-like
+// numbers: in PCI DSS scope.
+func (f *Form) CardArtifacts() []Artifact {
+	var out []Artifact
+	for _, a := range f.Manifest.Artifacts {
+		if a.CardLike > 0 {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // Action is a response action recorded in the custody log.
 type Action struct {
 	At     time.Time
@@ -235,6 +247,19 @@ No indicator list was given (--ioc).
 None of them was seen.{{end}}
 {{- end}}
 
+## Card data
+{{with .CardArtifacts}}
+These artifacts hold numbers that look like payment card numbers (13 to 19 digits with a card brand's prefix that pass the Luhn check): handle them as cardholder data (PCI DSS).
+
+| Artifact | Card-like numbers |
+|---|---|
+{{- range .}}
+| {{md .Name}} | {{.CardLike}} |
+{{- end}}
+{{- else}}
+No artifact holds a card-like number.
+{{- end}}
+
 ## Response actions
 {{range .Actions}}
 - {{utc .At}}: {{md .What}}, by {{md (dash .Who)}}{{if .Signed}} (signed, {{md .Key}}){{else}} (NOT signed){{end}}
@@ -320,6 +345,11 @@ td.h,code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.82em;word
 {{with .Hits}}<table><tr><th>Indicator</th><th>Artifact</th><th>Where</th><th>Count</th><th>First lines</th></tr>
 {{range .}}<tr><td class="h bad">{{.Indicator}}</td><td>{{.Artifact}}</td><td class="h">{{.Where}}</td><td>{{.Count}}</td><td class="h">{{range .Lines}}{{.}}<br>{{end}}</td></tr>
 {{end}}</table>{{else}}{{if .Manifest.Indicators}}<p class="ok">None of them was seen.</p>{{end}}{{end}}
+<h2>Card data</h2>
+{{with .CardArtifacts}}<p class="bad">These artifacts hold numbers that look like payment card numbers (13 to 19 digits with a card brand's prefix that pass the Luhn check): handle them as cardholder data (PCI DSS).</p>
+<table><tr><th>Artifact</th><th>Card-like numbers</th></tr>
+{{range .}}<tr><td>{{.Name}}</td><td>{{.CardLike}}</td></tr>
+{{end}}</table>{{else}}<p class="ok">No artifact holds a card-like number.</p>{{end}}
 <h2>Response actions</h2>
 {{with .Actions}}<table><tr><th>Time (UTC)</th><th>Action</th><th>By</th><th>Signature</th></tr>
 {{range .}}<tr><td>{{utc .At}}</td><td>{{.What}}</td><td>{{dash .Who}}</td><td class="h">{{if .Signed}}{{.Key}}{{else}}<span class="bad">NOT signed</span>{{end}}</td></tr>

@@ -91,6 +91,18 @@ type Files struct {
 	// method that can (shared read, the file's clusters from the volume,
 	// custos's NTFS reader), and the record says which.
 	Locked bool `yaml:"locked,omitempty"`
+	// CopySuspicious (with hash_only) copies, and flags, the files that
+	// look out of place: code in them (<?php, <?=, <script, eval() where
+	// their extension is not one of CodeExt, content that is not what the
+	// extension says (a .png that is no PNG), a hidden file or folder.
+	CopySuspicious bool     `yaml:"copy_suspicious,omitempty"`
+	CodeExt        []string `yaml:"code_ext,omitempty"`
+	// ChangedWithin takes only files changed (mtime or ctime) within
+	// --since, or without it within this long before the collection.
+	ChangedWithin Duration `yaml:"changed_within,omitempty"`
+	// Sensitive marks every file stored as holding secrets (a crypt key,
+	// passwords): a note on each record and a warning on the artifact.
+	Sensitive bool `yaml:"sensitive,omitempty"`
 }
 
 // Discoveries are the values of an artifact's discover key.
@@ -107,8 +119,9 @@ var Discoveries = map[string]string{
 	"webroot-timeline": "a timeline (bodyfile) of every web root",
 }
 
-// Redactions are the values of a files artifact's redact key.
-var Redactions = []string{"tomcat-conf", "iis-config", "fr-conf"}
+// Redactions are the values of a files artifact's redact key. The value
+// may be a ${variable}, checked when the plan is made ("" redacts nothing).
+var Redactions = []string{"tomcat-conf", "iis-config", "fr-conf", "magento-env"}
 
 // MySQL dumps tables of a MySQL or MariaDB database in one snapshot.
 type MySQL struct {
@@ -127,6 +140,9 @@ type MySQL struct {
 	Tables    []MySQLTable `yaml:"tables,omitempty"`
 	Format    string       `yaml:"format,omitempty"` // sql (default) or tsv
 	Customers bool         `yaml:"customers,omitempty"`
+	// Logs takes the server's logs instead of a dump: binary logs, error,
+	// general and slow query logs, wherever the server says they are.
+	Logs bool `yaml:"logs,omitempty"`
 }
 
 // MySQLTable is one table to dump.
@@ -333,7 +349,7 @@ func (p *Profile) validate() error {
 				return fmt.Errorf("%s: files needs paths", where)
 			}
 			pats = append(append(pats, a.Files.Paths...), a.Files.Exclude...)
-			if r := a.Files.Redact; r != "" && !slices.Contains(Redactions, r) {
+			if r := a.Files.Redact; r != "" && !slices.Contains(Redactions, r) && !varRE.MatchString(r) {
 				return fmt.Errorf("%s: redact %q: want one of %s", where, r, strings.Join(Redactions, ", "))
 			}
 			if err := checkLinks(a.Files.Links); err != nil {

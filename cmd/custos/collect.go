@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/cardscan"
 	"github.com/custos-ir/custos/collect/ioc"
 	"github.com/custos-ir/custos/collect/live"
 	"github.com/custos-ir/custos/custody"
@@ -287,7 +288,7 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 	rep := newReporter(io.err, mode)
 	rep.Event(collect.Event{Type: collect.EventPhase, Time: time.Now(),
 		Message: fmt.Sprintf("collecting %d artifacts of profile %s into %s", len(s.plan), s.profile.Name, placeName(s.store, m.Storage.Prefix))})
-	p := &collect.Pipeline{Store: s.store, Recipients: agekeys.Ages(s.recipients), Report: rep, Indicators: s.ioc,
+	p := &collect.Pipeline{Store: s.store, Recipients: agekeys.Ages(s.recipients), Report: rep, Indicators: s.ioc, Cards: cardscan.Chunks{},
 		Limits: s.limits, Files: &collect.FileReader{Limits: s.limits},
 		Options: func(name string) storage.CreateOptions { return objectOptions(s.store, name) }}
 	collect.Run(ctx, p, m, s.plan, rec)

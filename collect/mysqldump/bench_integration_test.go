@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/custos-ir/custos/internal/testenv"
 )
 
 type countingDiscard struct{ n int64 }
@@ -29,7 +31,7 @@ func vmHWM() int64 {
 
 // TestDumpMillionRows measures a 1,000,000-row table: rows/s, MiB/s, peak RSS.
 func TestDumpMillionRows(t *testing.T) {
-	db, _ := openTestDB(t)
+	db, _ := testenv.MariaDB(t)
 	if _, err := db.Exec(`CREATE TABLE cron_schedule (schedule_id int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, job_code varchar(255), status varchar(7), messages text, created_at timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP, scheduled_at timestamp NULL, executed_at timestamp NULL, finished_at timestamp NULL)`); err != nil {
 		t.Fatal(err)
 	}

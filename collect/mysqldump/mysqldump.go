@@ -1,20 +1,22 @@
 // Package mysqldump dumps selected MySQL/MariaDB tables in one consistent
-// snapshot, streaming rows (no table is held in memory), as SQL or TSV.
+// snapshot, streaming rows (no table is held in memory), as SQL or TSV,
+// with the server's own state beside them.
 //
-// It never dumps card data: whatever a plan says, every cc_* column of
-// Magento's sales_order_payment and quote_payment is left out and their
-// free-form payment fields are masked. Identifiers are validated before they
-// reach a query; values are never interpolated into SQL.
+// It never dumps card data: whatever a plan says, the rule in rules.go
+// leaves card columns out of every table and masks the free-form fields of
+// payment tables. Identifiers are validated before they reach a query;
+// values are never interpolated into SQL.
 package mysqldump
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
-	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -34,18 +36,31 @@ const (
 // Table is one table of a plan.
 type Table struct {
 	Name           string   // without prefix
-	Mode           string   // rows (default), count, schema
+	Mode           string   // rows (default), count, schema, scan
 	Where          string   // trusted: from the profile author, never from the host
 	Limit          int      // 0: all rows
 	ExcludeColumns []string // globs, e.g. cc_*
 	MaskColumns    []string // globs: value replaced by "***MASKED len=N sha256=8hex***"
+	// Needles (mode scan): only rows whose text columns hold one of them
+	// (LIKE, the column's collation) are dumped, and of those rows only the
+	// text columns that hold one, keys and times; every other column masked.
+	Needles []string
+}
+
+// Query is a read-only question a plan asks, built by the plan's code
+// (never from a profile or the host) with quoted, validated names.
+type Query struct {
+	Name   string   // the section: custos_<name>
+	SQL    string   // a SELECT
+	Tables []string // full names it reads: a missing one skips it with a warning
 }
 
 // Plan is what to dump.
 type Plan struct {
-	Prefix string
-	Tables []Table
-	Extras bool // triggers, routines, events, the server's log files and variables
+	Prefix  string
+	Tables  []Table
+	Queries []Query
+	Extras  bool // triggers, routines, events, the server's state, an inventory of every table
 }
 
 // TableReport says what was dumped of one table.
@@ -63,35 +78,18 @@ type Report struct {
 	Server   string        `json:"server_version"`
 	Snapshot time.Time     `json:"snapshot"`
 	Tables   []TableReport `json:"tables"`
+	// Problems are sections that could not be read (a query denied, a
+	// missing table a query needs): one line each.
+	Problems []string `json:"problems,omitempty"`
 }
+
+// ErrNoTable is a table's error when it does not exist.
+const ErrNoTable = "no such table"
 
 var identRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
 
 // ValidIdent reports whether s may be used as a table or column name.
 func ValidIdent(s string) bool { return identRE.MatchString(s) }
-
-func quoteIdent(s string) string { return "`" + s + "`" }
-
-// cardTables are Magento's payment tables, whatever the prefix.
-var cardTables = map[string]bool{"sales_order_payment": true, "quote_payment": true}
-
-// enforced adds the rules no plan can lift.
-func enforced(t Table) Table {
-	if cardTables[t.Name] {
-		t.ExcludeColumns = append(append([]string(nil), t.ExcludeColumns...), "cc_*")
-		t.MaskColumns = append(append([]string(nil), t.MaskColumns...), "additional_information", "additional_data", "echeck_*")
-	}
-	return t
-}
-
-func matchAny(globs []string, name string) bool {
-	for _, g := range globs {
-		if ok, _ := path.Match(strings.ToLower(g), strings.ToLower(name)); ok {
-			return true
-		}
-	}
-	return false
-}
 
 // Mask hides a value but keeps it comparable: length and a short digest.
 func Mask(b []byte) string {
@@ -114,6 +112,7 @@ func Dump(ctx context.Context, db *sql.DB, plan Plan, format Format, w io.Writer
 	}
 	defer conn.Close()
 	for _, q := range []string{
+		"SET SESSION time_zone = '+00:00'", // TIMESTAMP columns in UTC, as the header says
 		"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
 		"START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
 	} {
@@ -127,15 +126,16 @@ func Dump(ctx context.Context, db *sql.DB, plan Plan, format Format, w io.Writer
 	var dbname string
 	conn.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&dbname)
 	out := &writer{w: w, format: format}
-	out.comment(fmt.Sprintf("custos mysqldump: server %s, database %s, snapshot %s (REPEATABLE READ, consistent snapshot, read only)", rep.Server, dbname, rep.Snapshot.Format(time.RFC3339)))
-	out.comment("card data is never dumped: cc_* columns of sales_order_payment and quote_payment are left out; their additional_information, additional_data and echeck_* columns are masked")
+	out.comment(fmt.Sprintf("custos mysqldump: server %s, database %s, snapshot %s (REPEATABLE READ, consistent snapshot, read only); TIMESTAMP columns in UTC", rep.Server, dbname, rep.Snapshot.Format(time.RFC3339)))
+	out.comment(RuleText)
+	out.header()
+	created := map[string]bool{}
 	for _, t := range plan.Tables {
-		t = enforced(t)
 		tr := TableReport{Name: plan.Prefix + t.Name, Mode: t.Mode}
 		if tr.Mode == "" {
 			tr.Mode = "rows"
 		}
-		if err := dumpTable(ctx, conn, plan.Prefix, t, tr.Mode, out, &tr); err != nil {
+		if err := dumpTable(ctx, conn, plan.Prefix, t, out, &tr, created); err != nil {
 			tr.Error = err.Error()
 			out.comment("table " + tr.Name + ": not dumped: " + err.Error())
 		}
@@ -144,34 +144,55 @@ func Dump(ctx context.Context, db *sql.DB, plan Plan, format Format, w io.Writer
 		}
 		rep.Tables = append(rep.Tables, tr)
 	}
+	for _, q := range plan.Queries {
+		if p := runQuery(ctx, conn, q, out); p != "" {
+			rep.Problems = append(rep.Problems, p)
+		}
+	}
 	if plan.Extras {
-		extras(ctx, conn, out)
+		rep.Problems = append(rep.Problems, extras(ctx, conn, out)...)
 	}
 	out.flush()
 	return rep, out.err
 }
 
-func dumpTable(ctx context.Context, conn *sql.Conn, prefix string, t Table, mode string, out *writer, tr *TableReport) error {
+// tableExists asks information_schema, so a missing table is a clean
+// answer and not an error text to parse.
+func tableExists(ctx context.Context, conn *sql.Conn, full string) (bool, error) {
+	var n int
+	err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", full).Scan(&n)
+	return n > 0, err
+}
+
+func dumpTable(ctx context.Context, conn *sql.Conn, prefix string, t Table, out *writer, tr *TableReport, created map[string]bool) error {
 	if !ValidIdent(t.Name) || !ValidIdent(prefix+t.Name) {
 		return fmt.Errorf("table name %q is not an identifier", t.Name)
 	}
 	full := prefix + t.Name
-	var n int
-	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", full).Scan(&n); err != nil {
+	if ok, err := tableExists(ctx, conn, full); err != nil {
 		return err
-	}
-	if n == 0 {
-		return fmt.Errorf("no such table")
+	} else if !ok {
+		return errors.New(ErrNoTable)
 	}
 	var name, create string
 	if err := conn.QueryRowContext(ctx, "SHOW CREATE TABLE "+quoteIdent(full)).Scan(&name, &create); err != nil {
 		return err
 	}
-	out.table(full, create)
-	if mode == "schema" {
-		return nil
+	if !created[full] { // a table in two sections (a count and a scan) is created once
+		out.table(full, create)
+		created[full] = true
+	} else if out.format == TSV {
+		out.write("#table\t" + full + "\n")
 	}
-	if mode == "count" {
+	mode, why := enforceMode(full, tr.Mode)
+	if why != "" {
+		out.comment("table " + full + ": " + why)
+		tr.Mode = mode
+	}
+	switch mode {
+	case "schema":
+		return nil
+	case "count":
 		var rows int64
 		if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+quoteIdent(full)).Scan(&rows); err != nil {
 			return err
@@ -179,32 +200,17 @@ func dumpTable(ctx context.Context, conn *sql.Conn, prefix string, t Table, mode
 		tr.Rows = rows
 		out.comment(fmt.Sprintf("table %s: %d rows (count only: rows are dumped only when the responder asks)", full, rows))
 		return nil
-	}
-	if mode != "rows" {
-		return fmt.Errorf("mode %q: want rows, count or schema", mode)
+	case "rows", "scan":
+	default:
+		return fmt.Errorf("mode %q: want rows, count, schema or scan", mode)
 	}
 	cols, err := columns(ctx, conn, full)
 	if err != nil {
 		return err
 	}
-	var keep []string
-	var masked []bool
-	for _, c := range cols {
-		switch {
-		case !ValidIdent(c):
-			tr.Excluded = append(tr.Excluded, c)
-		case matchAny(t.ExcludeColumns, c):
-			tr.Excluded = append(tr.Excluded, c)
-		default:
-			keep = append(keep, c)
-			m := matchAny(t.MaskColumns, c)
-			masked = append(masked, m)
-			if m {
-				tr.Masked = append(tr.Masked, c)
-			}
-		}
-	}
-	if len(keep) == 0 {
+	sel := choose(full, cols, t)
+	tr.Excluded, tr.Masked = sel.excluded, sel.maskedBy
+	if len(sel.keep) == 0 {
 		return fmt.Errorf("every column is excluded")
 	}
 	if len(tr.Excluded) > 0 {
@@ -213,49 +219,106 @@ func dumpTable(ctx context.Context, conn *sql.Conn, prefix string, t Table, mode
 	if len(tr.Masked) > 0 {
 		out.comment(fmt.Sprintf("table %s: columns masked: %s", full, strings.Join(tr.Masked, ", ")))
 	}
-	q := "SELECT "
-	for i, c := range keep {
-		if i > 0 {
-			q += ", "
-		}
-		q += quoteIdent(c)
+	q, args := selectSQL(full, sel, t, mode)
+	if mode == "scan" && q == "" {
+		out.comment("table " + full + ": no text column to scan")
+		return nil
 	}
-	q += " FROM " + quoteIdent(full)
+	if mode == "scan" {
+		out.comment(fmt.Sprintf("table %s: only rows holding %s; of them the matching text, keys and times, the rest masked", full, strings.Join(t.Needles, ", ")))
+	}
+	return streamRows(ctx, conn, full, sel, t, mode, q, args, out, tr)
+}
+
+// selectSQL builds the SELECT for the chosen columns. Scans put their
+// needles in as parameters, never as text.
+func selectSQL(full string, sel selection, t Table, mode string) (string, []any) {
+	names := make([]string, len(sel.keep))
+	for i, c := range sel.keep {
+		names[i] = quoteIdent(c.Name)
+	}
+	q := "SELECT " + strings.Join(names, ", ") + " FROM " + quoteIdent(full)
+	var conds []string
+	var args []any
+	if mode == "scan" {
+		for _, c := range sel.keep {
+			if !c.text() {
+				continue
+			}
+			for _, n := range t.Needles {
+				conds = append(conds, quoteIdent(c.Name)+" LIKE ? ESCAPE '!'")
+				args = append(args, "%"+likeEscape(n)+"%")
+			}
+		}
+		if len(conds) == 0 {
+			return "", nil
+		}
+	}
+	var where []string
 	if t.Where != "" {
-		q += " WHERE " + t.Where
+		where = append(where, "("+t.Where+")")
+	}
+	if len(conds) > 0 {
+		where = append(where, "("+strings.Join(conds, " OR ")+")")
+	}
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	if t.Limit > 0 {
 		q += " LIMIT " + strconv.Itoa(t.Limit)
 	}
-	rows, err := conn.QueryContext(ctx, q)
+	return q, args
+}
+
+var likeReplacer = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+
+func likeEscape(s string) string { return likeReplacer.Replace(s) }
+
+// plainInScan are the columns a scan shows unmasked besides the matching
+// text: keys and times, which tie a row to the rest of the evidence.
+var plainInScan = []string{"*_id", "id", "*_at", "created*", "updated*", "*_time", "*_date"}
+
+func streamRows(ctx context.Context, conn *sql.Conn, full string, sel selection, t Table, mode, q string, args []any, out *writer, tr *TableReport) error {
+	rows, err := conn.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	out.columns(full, keep)
-	vals := make([]sql.RawBytes, len(keep))
-	ptrs := make([]any, len(keep))
+	names := make([]string, len(sel.keep))
+	for i, c := range sel.keep {
+		names[i] = c.Name
+	}
+	out.columns(names)
+	vals := make([]sql.RawBytes, len(sel.keep))
+	ptrs := make([]any, len(sel.keep))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	cell := make([]*string, len(keep))
+	cells := make([]cell, len(sel.keep))
+	needles := make([][]byte, len(t.Needles))
+	for i, n := range t.Needles {
+		needles[i] = bytes.ToLower([]byte(n))
+	}
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
 		}
 		for i, v := range vals {
+			c := sel.keep[i]
+			hide := sel.masked[i]
+			if mode == "scan" && !hide {
+				hide = !(c.Key || matchAny(plainInScan, c.Name) || (c.text() && holdsAny(v, needles)))
+			}
 			switch {
 			case v == nil:
-				cell[i] = nil
-			case masked[i]:
-				s := Mask(v)
-				cell[i] = &s
+				cells[i] = cell{null: true}
+			case hide:
+				cells[i] = cell{v: []byte(Mask(v))}
 			default:
-				s := string(v)
-				cell[i] = &s
+				cells[i] = cell{v: v, hex: c.binary()}
 			}
 		}
-		out.row(full, keep, cell)
+		out.row(full, names, cells)
 		tr.Rows++
 		if out.err != nil {
 			return out.err
@@ -264,81 +327,31 @@ func dumpTable(ctx context.Context, conn *sql.Conn, prefix string, t Table, mode
 	return rows.Err()
 }
 
-func columns(ctx context.Context, conn *sql.Conn, table string) ([]string, error) {
-	rows, err := conn.QueryContext(ctx, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION", table)
+func holdsAny(v []byte, needles [][]byte) bool {
+	l := bytes.ToLower(v)
+	for _, n := range needles {
+		if bytes.Contains(l, n) {
+			return true
+		}
+	}
+	return false
+}
+
+func columns(ctx context.Context, conn *sql.Conn, table string) ([]Column, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_KEY FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION", table)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []string
+	var out []Column
 	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
+		var c Column
+		var key string
+		if err := rows.Scan(&c.Name, &c.Type, &key); err != nil {
 			return nil, err
 		}
+		c.Type, c.Key = strings.ToLower(c.Type), key == "PRI"
 		out = append(out, c)
 	}
 	return out, rows.Err()
-}
-
-// extras writes triggers, stored routines, events and the server's own log
-// files: where persistence and skimmer loaders hide inside the database.
-func extras(ctx context.Context, conn *sql.Conn, out *writer) {
-	queries := []struct{ name, q string }{
-		{"triggers", "SELECT TRIGGER_NAME, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, ACTION_TIMING, ACTION_STATEMENT, DEFINER, CREATED FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()"},
-		{"routines", "SELECT ROUTINE_NAME, ROUTINE_TYPE, DEFINER, CREATED, LAST_ALTERED, ROUTINE_DEFINITION FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()"},
-		{"events", "SELECT EVENT_NAME, DEFINER, STATUS, EXECUTE_AT, INTERVAL_VALUE, INTERVAL_FIELD, EVENT_DEFINITION, CREATED, LAST_ALTERED FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()"},
-		{"server", "SELECT @@version, @@datadir, @@log_error, @@general_log, @@general_log_file, @@slow_query_log, @@slow_query_log_file, @@log_bin_basename, @@secure_file_priv"},
-	}
-	for _, e := range queries {
-		rows, err := conn.QueryContext(ctx, e.q)
-		if err != nil {
-			out.comment(e.name + ": not read: " + err.Error())
-			continue
-		}
-		cols, _ := rows.Columns()
-		name := "custos_" + e.name
-		out.columns(name, cols)
-		vals := make([]sql.RawBytes, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		cell := make([]*string, len(cols))
-		for rows.Next() {
-			if rows.Scan(ptrs...) != nil {
-				break
-			}
-			for i, v := range vals {
-				cell[i] = nil
-				if v != nil {
-					s := string(v)
-					cell[i] = &s
-				}
-			}
-			out.row(name, cols, cell)
-		}
-		rows.Close()
-	}
-}
-
-// ServerLogFiles asks the server where it writes its logs, for a profile
-// to collect them as files.
-func ServerLogFiles(ctx context.Context, db *sql.DB) (map[string]string, error) {
-	var errLog, general, slow, datadir sql.NullString
-	err := db.QueryRowContext(ctx, "SELECT @@log_error, @@general_log_file, @@slow_query_log_file, @@datadir").Scan(&errLog, &general, &slow, &datadir)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for k, v := range map[string]sql.NullString{"error": errLog, "general": general, "slow": slow} {
-		if v.Valid && v.String != "" {
-			p := v.String
-			if !strings.HasPrefix(p, "/") && datadir.Valid {
-				p = strings.TrimSuffix(datadir.String, "/") + "/" + strings.TrimPrefix(p, "./")
-			}
-			out[k] = p
-		}
-	}
-	return out, nil
 }

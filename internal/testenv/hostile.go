@@ -33,7 +33,8 @@ type Hostile struct {
 	// Never are files whose content must not be in the collection: what
 	// the attacker's links point at.
 	Never []string
-	// Hashed is a file that must be hashed, not stored.
+	// Hashed is a PHP file among the store's uploads: hashed, and copied
+	// and flagged as code where none belongs.
 	Hashed string
 	// FIFO is a named pipe where a login script should be.
 	FIFO string

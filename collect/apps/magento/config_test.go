@@ -1,17 +1,19 @@
-package phpenv
+package magento
 
 import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/custos-ir/custos/collect/mysqldump"
 )
 
-func TestMagentoDB(t *testing.T) {
+func TestEnvDB(t *testing.T) {
 	b, err := os.ReadFile("testdata/env-full.php")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := MagentoDB(b)
+	d, err := EnvDB(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,14 +41,14 @@ return array(
 }
 
 func TestHostForms(t *testing.T) {
-	for host, want := range map[string]DB{
+	for host, want := range map[string]mysqldump.Conn{
 		"localhost":                        {Host: "localhost", Port: 3306},
 		"db.internal:3310":                 {Host: "db.internal", Port: 3310},
 		"/var/run/mysqld/mysqld.sock":      {Port: 3306, Socket: "/var/run/mysqld/mysqld.sock"},
 		"localhost:/var/run/mysqld/x.sock": {Host: "localhost", Port: 3306, Socket: "/var/run/mysqld/x.sock"},
 		"[::1]:3306":                       {Host: "::1", Port: 3306},
 	} {
-		d, err := MagentoDB(env(host, ""))
+		d, err := EnvDB(env(host, ""))
 		if err != nil {
 			t.Fatalf("%s: %v", host, err)
 		}
@@ -54,7 +56,7 @@ func TestHostForms(t *testing.T) {
 			t.Errorf("%s: %+v", host, d)
 		}
 	}
-	d, _ := MagentoDB(env("/run/mysqld.sock", ""))
+	d, _ := EnvDB(env("/run/mysqld.sock", ""))
 	if !strings.Contains(d.DSN(), "unix(/run/mysqld.sock)") {
 		t.Error(d.DSN())
 	}
@@ -71,7 +73,7 @@ func TestRejects(t *testing.T) {
 		"prefix":      {string(env("localhost", "x; DROP TABLE y")), "not an identifier"},
 		"no db":       {`<?php return ['backend' => []];`, "no database connection"},
 	} {
-		_, err := MagentoDB([]byte(c.src))
+		_, err := EnvDB([]byte(c.src))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", name, err, c.want)
 		}
@@ -84,14 +86,14 @@ func TestLocalXML(t *testing.T) {
   <default_setup><connection><host><![CDATA[localhost:/tmp/mysql.sock]]></host><username><![CDATA[shop]]></username>
   <password><![CDATA[s3cr&t]]></password><dbname><![CDATA[magento1]]></dbname></connection></default_setup>
 </resources></global></config>`
-	d, err := MagentoLocalXML([]byte(x))
+	d, err := LocalXMLDB([]byte(x))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Socket != "/tmp/mysql.sock" || d.Name != "magento1" || d.Password != "s3cr&t" || d.TablePrefix != "m1_" {
 		t.Fatalf("%+v", d)
 	}
-	if _, err := MagentoLocalXML([]byte("<config>")); err == nil {
+	if _, err := LocalXMLDB([]byte("<config>")); err == nil {
 		t.Fatal("broken xml accepted")
 	}
 }
@@ -103,6 +105,25 @@ func FuzzParseArray(f *testing.F) {
 	f.Add([]byte(`<?php return [1, 2, "a\x41\n", [true, null, -1.5e3]];`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ParseArray(b)
-		MagentoDB(b)
+		EnvDB(b)
 	})
+}
+
+func TestRedact(t *testing.T) {
+	b, _ := os.ReadFile("testdata/env-full.php")
+	out, what, err := Redact(b)
+	if err != nil || len(what) == 0 {
+		t.Fatal(what, err)
+	}
+	if strings.Contains(string(out), `p@ss`) {
+		t.Fatalf("password left:\n%s", out)
+	}
+	if _, err := ParseArray(out); err != nil {
+		t.Fatalf("the redacted env.php no longer parses: %v", err)
+	}
+	x := []byte(`<config><global><crypt><key><![CDATA[0123abcd]]></key></crypt><resources><default_setup><connection><password><![CDATA[s3cr&t]]></password></connection></default_setup></resources></global></config>`)
+	out, what, _ = Redact(x)
+	if strings.Contains(string(out), "s3cr") || strings.Contains(string(out), "0123abcd") || len(what) != 2 {
+		t.Fatalf("%s %v", out, what)
+	}
 }

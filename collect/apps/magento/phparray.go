@@ -1,21 +1,16 @@
-// Package phpenv reads Magento's database settings from app/etc/env.php
-// (Magento 2) and app/etc/local.xml (Magento 1) without running PHP: a small
-// parser for the literal array syntax those files use. Anything that is not
-// a literal (a function call, a constant, concatenation, an interpolated
-// string) is an error naming its line and column, never evaluated.
-package phpenv
+package magento
 
 import (
-	"encoding/xml"
-	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
-
-	"github.com/go-sql-driver/mysql"
-	"time"
 )
+
+// ParseArray and its parser read the literal PHP array syntax env.php uses,
+// without running PHP: anything that is not a literal (a function call, a
+// constant, concatenation, an interpolated string) is an error naming its
+// line and column, never evaluated.
 
 // Array is a PHP array: keys in order (integer keys as decimal strings).
 type Array struct {
@@ -355,154 +350,4 @@ func (p *parser) number() (any, error) {
 		return nil, p.errf("bad number %q", m)
 	}
 	return f, nil
-}
-
-// DB is a Magento store's database connection.
-type DB struct {
-	Host        string
-	Port        int
-	Socket      string
-	Name        string
-	User        string
-	Password    string
-	TablePrefix string
-	Source      string // "env.php" or "local.xml"
-}
-
-// String names the database without the password.
-func (d DB) String() string {
-	where := d.Socket
-	if where == "" {
-		where = fmt.Sprintf("%s:%d", d.Host, d.Port)
-	}
-	return fmt.Sprintf("%s@%s/%s (from %s)", d.User, where, d.Name, d.Source)
-}
-
-var prefixRE = regexp.MustCompile(`^[A-Za-z0-9_]{0,32}$`)
-
-// ErrNoDB is returned when a file holds no database connection.
-var ErrNoDB = errors.New("no database connection configured")
-
-// MagentoDB reads db.connection.default and db.table_prefix from env.php.
-func MagentoDB(envPHP []byte) (DB, error) {
-	a, err := ParseArray(envPHP)
-	if err != nil {
-		return DB{}, fmt.Errorf("env.php: %w", err)
-	}
-	c := []string{"db", "connection", "default"}
-	host := a.String(append(c, "host")...)
-	if host == "" && a.Get(c...) == nil {
-		return DB{}, fmt.Errorf("env.php: %w (db.connection.default)", ErrNoDB)
-	}
-	d := DB{Name: a.String(append(c, "dbname")...), User: a.String(append(c, "username")...),
-		Password: a.String(append(c, "password")...), TablePrefix: a.String("db", "table_prefix"), Source: "env.php"}
-	if err := d.setHost(host); err != nil {
-		return DB{}, err
-	}
-	return d, d.validate()
-}
-
-// setHost reads localhost, host:port, [v6]:port, /path.sock and
-// localhost:/path.sock.
-func (d *DB) setHost(h string) error {
-	d.Port = 3306
-	switch {
-	case h == "":
-		d.Host = "localhost"
-	case strings.HasPrefix(h, "/"):
-		d.Socket = h
-	case strings.Contains(h, ":/"):
-		i := strings.Index(h, ":/")
-		d.Host, d.Socket = h[:i], h[i+1:]
-	case strings.HasPrefix(h, "["):
-		end := strings.Index(h, "]")
-		if end < 0 {
-			return fmt.Errorf("host %q: unterminated [", h)
-		}
-		d.Host = h[1:end]
-		if rest := h[end+1:]; strings.HasPrefix(rest, ":") {
-			p, err := strconv.Atoi(rest[1:])
-			if err != nil {
-				return fmt.Errorf("host %q: bad port", h)
-			}
-			d.Port = p
-		}
-	case strings.Count(h, ":") == 1:
-		host, port, _ := strings.Cut(h, ":")
-		p, err := strconv.Atoi(port)
-		if err != nil || p <= 0 || p > 65535 {
-			return fmt.Errorf("host %q: bad port", h)
-		}
-		d.Host, d.Port = host, p
-	default:
-		d.Host = h
-	}
-	return nil
-}
-
-func (d DB) validate() error {
-	if !prefixRE.MatchString(d.TablePrefix) {
-		return fmt.Errorf("table prefix %q is not an identifier (letters, digits, _): refusing to put it in a query", d.TablePrefix)
-	}
-	if d.Name == "" {
-		return fmt.Errorf("%s names no database (dbname)", d.Source)
-	}
-	return nil
-}
-
-// MagentoLocalXML reads Magento 1's app/etc/local.xml.
-func MagentoLocalXML(b []byte) (DB, error) {
-	var doc struct {
-		Resources struct {
-			DB struct {
-				Prefix string `xml:"table_prefix"`
-			} `xml:"db"`
-			Setup struct {
-				Conn struct {
-					Host     string `xml:"host"`
-					User     string `xml:"username"`
-					Password string `xml:"password"`
-					Name     string `xml:"dbname"`
-				} `xml:"connection"`
-			} `xml:"default_setup"`
-		} `xml:"global>resources"`
-	}
-	if err := xml.Unmarshal(b, &doc); err != nil {
-		return DB{}, fmt.Errorf("local.xml: %v", err)
-	}
-	c := doc.Resources.Setup.Conn
-	if c.Host == "" && c.Name == "" {
-		return DB{}, fmt.Errorf("local.xml: %w (global/resources/default_setup/connection)", ErrNoDB)
-	}
-	d := DB{Name: strings.TrimSpace(c.Name), User: strings.TrimSpace(c.User), Password: c.Password,
-		TablePrefix: strings.TrimSpace(doc.Resources.DB.Prefix), Source: "local.xml"}
-	if err := d.setHost(strings.TrimSpace(c.Host)); err != nil {
-		return DB{}, err
-	}
-	return d, d.validate()
-}
-
-// DSN is the go-sql-driver/mysql connection string, with timeouts so a
-// stuck server cannot hang a collection.
-func (d DB) DSN() string {
-	c := mysql.NewConfig()
-	c.User, c.Passwd, c.DBName = d.User, d.Password, d.Name
-	if d.Socket != "" {
-		c.Net, c.Addr = "unix", d.Socket
-	} else {
-		c.Net = "tcp"
-		host := d.Host
-		if host == "localhost" {
-			host = "127.0.0.1"
-		}
-		c.Addr = fmt.Sprintf("%s:%d", host, d.Port)
-		if strings.Contains(host, ":") {
-			c.Addr = fmt.Sprintf("[%s]:%d", host, d.Port)
-		}
-	}
-	c.ParseTime = false
-	c.Timeout = 10 * time.Second
-	c.ReadTimeout = 10 * time.Minute
-	c.Params = map[string]string{"charset": "utf8mb4"}
-	return c.FormatDSN()
 }
