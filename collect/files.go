@@ -156,6 +156,7 @@ func (f *Files) walk(ctx context.Context, e *Emitter, ch chan<- *pending, done c
 			p := hostfile.RecordPath(en.Path)
 			at.Store(&p)
 			pd := e.files.prepare(en, g.Options, &e.budget, !g.Options.HashOnly)
+			markSensitive(pd, g.Options.Sensitive)
 			select {
 			case ch <- pd:
 				return nil

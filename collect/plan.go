@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 
 	"github.com/custos-ir/custos/collect/hostfile"
 	"github.com/custos-ir/custos/profiles"
@@ -30,6 +31,10 @@ type PlanOptions struct {
 	// Windows is the host discovery reads on Windows; nil means this
 	// host's own registry, files and environment (on Windows only).
 	Windows *WindowsHost
+	// Root is where a Linux host's / is ("" for this host's own): it is
+	// put before every path of the profile and below it discovery reads
+	// the host's configuration. Tests point it at a fixture root.
+	Root string
 }
 
 // kindRank orders a collection by volatility: live state, then the
@@ -80,6 +85,9 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 		out := make([]string, len(ss))
 		for i, s := range ss {
 			out[i] = filepath.FromSlash(profiles.Expand(s, vars))
+			if o.Root != "" && strings.HasPrefix(out[i], "/") && !strings.HasPrefix(out[i], o.Root+"/") {
+				out[i] = o.Root + out[i]
+			}
 			if o.Windows != nil && len(out[i]) > 2 && out[i][1] == ':' {
 				out[i] = o.Windows.Local(out[i])
 			}
@@ -117,9 +125,13 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 			if err != nil {
 				return nil, err
 			}
+			sens, err := exp(a.Files.Sensitive)
+			if err != nil {
+				return nil, err
+			}
 			f := &Files{Name: a.Name, Patterns: paths, Excludes: excl,
 				Options: FileOptions{MaxSize: int64(a.Files.MaxSize), HashOnly: a.Files.HashOnly, Flag: a.Files.Flag, Logs: a.Files.Logs, Redact: a.Files.Redact,
-					Links: linkPolicy(a.Files.Links)}}
+					Links: linkPolicy(a.Files.Links), Sensitive: sens}}
 			st.Source, st.Desc = f, f.Describe()
 		case a.MySQL != nil:
 			m := *a.MySQL
@@ -139,6 +151,13 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 			excl, err := exp(a.Bodyfile.Exclude)
 			if err != nil {
 				return nil, err
+			}
+			if a.Bodyfile.WebRoots {
+				for _, r := range webRoots(o.Root) {
+					if !hasRoot(roots, r) {
+						roots = append(roots, r)
+					}
+				}
 			}
 			b := &Bodyfile{Name: a.Name, Roots: roots, Excludes: excl, Links: linkPolicy(a.Bodyfile.Links)}
 			st.Source, st.Desc = b, b.Describe()

@@ -22,6 +22,9 @@ type FileOptions struct {
 	Redact   string   // secrets to redact in the stored copy (windows.Redact kinds)
 	// Links is hostfile.Follow (take what links lead to) or hostfile.Record.
 	Links hostfile.LinkPolicy
+	// Sensitive are patterns of files whose records are marked sensitive
+	// (see markSensitive).
+	Sensitive []string
 }
 
 // evidence is what taking a file needs of an open host file; tests stand
@@ -261,7 +264,7 @@ func (r *FileReader) redact(p *pending, f evidence) {
 		rec.Error = fmt.Sprintf("shrank or failed while read: got %d of %d bytes (%v); not stored", n, rec.Size, hostfile.ErrText(orEOF(err)))
 		return
 	}
-	out, what, rerr := windows.Redact(p.opt.Redact, buf)
+	out, what, rerr := redactAs(p.opt.Redact, buf)
 	if rerr != nil {
 		rec.Error = "redact: " + rerr.Error() + "; not stored"
 		return

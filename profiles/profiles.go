@@ -86,6 +86,10 @@ type Files struct {
 	// Links is "follow" (the default: each symlink is recorded and what it
 	// leads to taken) or "record" (each symlink recorded, none followed).
 	Links string `yaml:"links,omitempty"`
+	// Sensitive are patterns of files whose content is a secret in itself
+	// (private keys, htpasswd): their records say so. A file that holds a
+	// PEM or OpenSSH private key is marked whatever its name.
+	Sensitive []string `yaml:"sensitive,omitempty"`
 }
 
 // Discoveries are the values of an artifact's discover key.
@@ -94,10 +98,13 @@ var Discoveries = map[string]string{
 	"iis":           "IIS configuration, every site's log folder as applicationHost.config names it, HTTPERR, the ISAPI redirector",
 	"fusionreactor": "every FusionReactor instance: logs, archives, configuration (secrets redacted)",
 	"eventlogs":     "Windows event logs (.evtx), copied even while the event log service holds them open",
+	"homes":         "every account's home as /etc/passwd names it: SSH (and the AuthorizedKeysFile sshd_config sets), shell and tool histories, login scripts, user units (Linux)",
+	"web-logs":      "every log nginx, Apache, PHP-FPM and php.ini write, from their configuration with includes followed, rotations included, and hosting-panel log folders (Linux)",
+	"varnish":       "Varnish's shared-memory log (the VSM files of each instance), varnishncsa's output and Varnish's units (Linux)",
 }
 
 // Redactions are the values of a files artifact's redact key.
-var Redactions = []string{"tomcat-conf", "iis-config", "fr-conf"}
+var Redactions = []string{"tomcat-conf", "iis-config", "fr-conf", "shadow"}
 
 // MySQL dumps tables of a MySQL or MariaDB database in one snapshot.
 type MySQL struct {
@@ -133,6 +140,9 @@ type Bodyfile struct {
 	Roots   []string `yaml:"roots"`
 	Exclude []string `yaml:"exclude,omitempty"`
 	Links   string   `yaml:"links,omitempty"` // as in Files
+	// WebRoots adds the document roots the host's nginx, Apache and
+	// PHP-FPM configuration names (Linux).
+	WebRoots bool `yaml:"web_roots,omitempty"`
 }
 
 // checkLinks validates a links: value.
@@ -321,7 +331,7 @@ func (p *Profile) validate() error {
 			if len(a.Files.Paths) == 0 {
 				return fmt.Errorf("%s: files needs paths", where)
 			}
-			pats = append(append(pats, a.Files.Paths...), a.Files.Exclude...)
+			pats = append(append(append(pats, a.Files.Paths...), a.Files.Exclude...), a.Files.Sensitive...)
 			if r := a.Files.Redact; r != "" && !slices.Contains(Redactions, r) {
 				return fmt.Errorf("%s: redact %q: want one of %s", where, r, strings.Join(Redactions, ", "))
 			}
