@@ -30,6 +30,9 @@ func planLinuxDiscover(a profiles.Artifact, o PlanOptions) (Planned, bool) {
 		for _, p := range s.Patterns {
 			g.Patterns = append(g.Patterns, o.Root+p)
 		}
+		for _, p := range s.Excludes {
+			g.Excludes = append(g.Excludes, o.Root+p)
+		}
 		for _, p := range s.Sensitive {
 			g.Options.Sensitive = append(g.Options.Sensitive, o.Root+p)
 		}

@@ -154,6 +154,7 @@ func (h Host) Homes() ([]FileSet, []Finding) {
 			for _, f := range homeFiles {
 				fs.Patterns = append(fs.Patterns, home+"/"+f)
 			}
+			fs.Excludes = append(fs.Excludes, home+"/.ssh/id_*")
 			for _, f := range homeSecrets {
 				fs.Sensitive = append(fs.Sensitive, home+"/"+f)
 			}

@@ -88,6 +88,7 @@ type FileSet struct {
 	Name     string   // what it is, e.g. "nginx logs"
 	Why      string   // where discovery learnt of it
 	Patterns []string // absolute host paths and globs
+	Excludes []string // patterns left out
 	Logs     bool     // --since/--until apply
 	// Sensitive are patterns among these whose content is a secret.
 	Sensitive []string

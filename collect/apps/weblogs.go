@@ -83,7 +83,7 @@ func (h Host) DocRoots() []string {
 		for _, r := range w.roots {
 			// Magento, Laravel and Symfony serve pub/, public/ or web/
 			// and keep their code and configuration above it.
-			if app := path.Dir(r); app != r && h.exists(app+"/app/etc") || h.exists(app+"/artisan") || h.exists(app+"/bin/console") {
+			if app := path.Dir(r); app != r && (h.exists(app+"/app/etc") || h.exists(app+"/artisan") || h.exists(app+"/bin/console")) {
 				r = app
 			}
 			if !contains(out, r) && h.exists(r) {
