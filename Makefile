@@ -78,7 +78,7 @@ FUZZ := ./custody:FuzzParse ./custody:FuzzParseSums ./custody:FuzzParseRecord \
 	./storage/streamstore:FuzzIngest ./storage/s3store:FuzzParseURL ./storage/s3store:FuzzSanitizeTagValue \
 	./internal/jsonx:FuzzCheck ./internal/term:FuzzClean ./internal/phpenv:FuzzParseArray \
 	./profiles:FuzzParse ./collect/live:FuzzProcParsers ./collect/windows:FuzzRedact ./collect/windows:FuzzApplicationHost \
-	./collect/ioc:FuzzParse ./collect/apps:FuzzConfigParsers ./collect/redact:FuzzShadow ./collect/hostfile:FuzzWalkLinkText ./collect/paxtar:FuzzRoundTrip ./custody:FuzzEscapePath
+	./collect/ioc:FuzzParse ./collect/apps:FuzzConfigParsers ./collect/redact:FuzzShadow ./collect/pkgdb:FuzzPackageDatabases ./collect/hostfile:FuzzWalkLinkText ./collect/paxtar:FuzzRoundTrip ./custody:FuzzEscapePath
 
 fuzz:
 	@set -e; for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t#*:}; \

@@ -3,6 +3,11 @@
 package collect
 
 import (
+	"bufio"
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,6 +91,18 @@ func webHost(t *testing.T) string {
 	put("/var/lib/varnish/shop/_.vsm_child/_.Log.1", "recent requests\n")
 	put("/opt/varnish-logs/ncsa.log", "ncsa\n")
 	put("/var/www/vhosts/example.com/logs/access_log", "plesk\n")
+	// A dpkg database: sshd modified after install, PAM untouched, a doc
+	// file outside the default scope removed.
+	md5hex := func(s string) string { h := md5.Sum([]byte(s)); return hex.EncodeToString(h[:]) }
+	put("/var/lib/dpkg/status", "Package: openssh-server\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:9.2p1-2\n"+
+		"Conffiles:\n /etc/ssh/moduli "+md5hex("moduli\n")+"\nDescription: ssh\n\n"+
+		"Package: libpam-modules\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.5.2-6\n\n"+
+		"garbage stanza\n\nPackage: removed-one\nStatus: deinstall ok config-files\nVersion: 1\n")
+	put("/var/lib/dpkg/info/openssh-server.md5sums", md5hex("sshd as shipped\n")+"  usr/sbin/sshd\n"+md5hex("doc\n")+"  usr/share/doc/openssh-server/README\n")
+	put("/var/lib/dpkg/info/libpam-modules:amd64.md5sums", md5hex("pam_unix\n")+"  lib/x86_64-linux-gnu/security/pam_unix.so\n")
+	put("/usr/sbin/sshd", "sshd with a backdoor\n")
+	put("/lib/x86_64-linux-gnu/security/pam_unix.so", "pam_unix\n")
+	put("/etc/ssh/moduli", "moduli\n")
 	put("/var/log/syslog", "syslog\n")
 	put("/run/log/journal/abc/system.journal", "journal")
 	return root
@@ -188,11 +205,77 @@ func TestLinuxBaseOnWebHost(t *testing.T) {
 		t.Errorf("shadow record %+v", r)
 	}
 
+	// Packages: the modified sshd is listed as changed, PAM as ok, the
+	// conffile checked, the doc file out of the default scope.
+	pk := arts["packages"]
+	lines := map[string]map[string]any{}
+	sc := bufio.NewScanner(bytes.NewReader(decrypt(t, st, m.Storage.Prefix+pk.Key, id)))
+	for sc.Scan() {
+		var v map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			t.Fatal(err)
+		}
+		k, _ := v["path"].(string)
+		if k == "" {
+			k, _ = v["package"].(string)
+		}
+		lines[k] = v
+	}
+	if lines["/usr/sbin/sshd"]["status"] != "changed" || lines["/lib/x86_64-linux-gnu/security/pam_unix.so"]["status"] != "ok" ||
+		lines["/etc/ssh/moduli"]["kind"] != "conffile" || lines["/etc/ssh/moduli"]["status"] != "ok" || lines["openssh-server"]["version"] != "1:9.2p1-2" {
+		t.Errorf("packages: %v", lines)
+	}
+	if _, ok := lines["/usr/share/doc/openssh-server/README"]; ok {
+		t.Error("a doc file was checked by default")
+	}
+	if _, ok := lines["removed-one"]; ok {
+		t.Error("a removed package is listed as installed")
+	}
+	if w := strings.Join(pk.Warnings, "\n"); !strings.Contains(w, "CHANGED /usr/sbin/sshd (dpkg openssh-server)") || !strings.Contains(w, "1 stanzas") || pk.Status != "ok" {
+		t.Errorf("packages warnings: %s (%s)", w, pk.Status)
+	}
+
 	// The timeline holds the web roots, and the Magento root above pub/.
 	body := string(decrypt(t, st, m.Storage.Prefix+arts["timeline"].Key, id))
 	for _, want := range []string{root + "/srv/shop/current/app/etc/env.php|", root + "/var/www/blog/index.php|"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("timeline lacks %s", want)
+		}
+	}
+}
+
+// A damaged rpm database is one error in the artifact; what dpkg lists is
+// still there, and the good rpm database is read natively.
+func TestPackagesDamagedDatabase(t *testing.T) {
+	good, err := os.ReadFile("pkgdb/testdata/rpmdb.sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		db   []byte
+		ok   bool
+	}{{"good", good, true}, {"damaged", append(append([]byte(nil), good[:4096]...), bytes.Repeat([]byte{0xff}, 8192)...), false}} {
+		root := t.TempDir()
+		os.MkdirAll(root+"/var/lib/rpm", 0o755)
+		os.WriteFile(root+"/var/lib/rpm/rpmdb.sqlite", tc.db, 0o644)
+		os.MkdirAll(root+"/usr/sbin", 0o755)
+		os.WriteFile(root+"/usr/sbin/sshd", []byte("sshd as shipped\n"), 0o755)
+		pl, st, id := newPipeline(t)
+		src := &Packages{Name: "packages", Root: root}
+		m := runCollection(t, pl, []Planned{{Source: src, Desc: src.Describe()}})
+		a := m.Artifacts[0]
+		out := string(decrypt(t, st, m.Storage.Prefix+a.Key, id))
+		if tc.ok {
+			if a.Status != "ok" || !strings.Contains(out, `"package":"openssh-server","version":"8.7p1-38.el9"`) ||
+				!strings.Contains(out, `"path":"/usr/sbin/sshd","algo":"sha256"`) || !strings.Contains(out, `"status":"ok"`) ||
+				!strings.Contains(out, `"path":"/usr/lib64/security/pam_unix.so"`) {
+				t.Errorf("%s: %s %v\n%s", tc.name, a.Status, a.Errors, out)
+			}
+			continue
+		}
+		if a.Status != "partial" || len(a.Errors) != 1 || !strings.Contains(a.Errors[0], "rpmdb.sqlite") {
+			t.Errorf("%s: status %s, errors %v", tc.name, a.Status, a.Errors)
 		}
 	}
 }

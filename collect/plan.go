@@ -40,7 +40,7 @@ type PlanOptions struct {
 // kindRank orders a collection by volatility: live state, then the
 // timeline (before any file is read, so reading cannot disturb it), then
 // files, then everything else.
-var kindRank = map[string]int{"live": 0, "bodyfile": 1, "eventlogs": 2, "files": 2, "discover": 2, "mysql": 3}
+var kindRank = map[string]int{"live": 0, "bodyfile": 1, "eventlogs": 2, "files": 2, "discover": 2, "packages": 2, "mysql": 3}
 
 // Plan turns a profile into the ordered steps of a collection.
 func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
@@ -143,6 +143,9 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 			st.Source, st.Desc = src, src.Describe()
 		case a.Discover != "":
 			st = planDiscover(a, o, goos)
+		case a.Packages != nil:
+			src := &Packages{Name: a.Name, Root: o.Root, Full: a.Packages.Integrity == "full", None: a.Packages.Integrity == "none"}
+			st.Source, st.Desc = src, src.Describe()
 		case a.Bodyfile != nil:
 			roots, err := exp(a.Bodyfile.Roots)
 			if err != nil {

@@ -60,6 +60,7 @@ type Artifact struct {
 	Files       *Files    `yaml:"files,omitempty"`
 	Bodyfile    *Bodyfile `yaml:"bodyfile,omitempty"`
 	MySQL       *MySQL    `yaml:"mysql,omitempty"`
+	Packages    *Packages `yaml:"packages,omitempty"`
 	// Discover takes what custos finds from the host's own configuration
 	// (services, registry, IIS configuration) rather than fixed paths:
 	// one of Discoveries.
@@ -135,6 +136,16 @@ type MySQLTable struct {
 	Mask    []string `yaml:"mask_columns,omitempty"`
 }
 
+// Packages lists installed packages from the package managers' own
+// databases (dpkg, rpm) and checks packaged files against the digests they
+// recorded (Linux).
+type Packages struct {
+	// Integrity is "default" (what runs: executables, libraries, PAM,
+	// web-server and kernel modules, and conffiles), "full" (every packaged
+	// file) or "none" (list packages only).
+	Integrity string `yaml:"integrity,omitempty"`
+}
+
 // Bodyfile is a timeline of directory trees.
 type Bodyfile struct {
 	Roots   []string `yaml:"roots"`
@@ -167,6 +178,8 @@ func (a *Artifact) Kind() string {
 		return "mysql"
 	case a.Discover != "":
 		return "discover"
+	case a.Packages != nil:
+		return "packages"
 	}
 	return ""
 }
@@ -317,13 +330,20 @@ func (p *Profile) validate() error {
 		}
 		seen[a.Name] = true
 		kinds := 0
-		for _, set := range []bool{a.Live != "", a.Files != nil, a.Bodyfile != nil, a.MySQL != nil, a.Discover != ""} {
+		for _, set := range []bool{a.Live != "", a.Files != nil, a.Bodyfile != nil, a.MySQL != nil, a.Discover != "", a.Packages != nil} {
 			if set {
 				kinds++
 			}
 		}
 		if kinds != 1 {
-			return fmt.Errorf("%s: give exactly one of live, files, bodyfile, mysql, discover", where)
+			return fmt.Errorf("%s: give exactly one of live, files, bodyfile, mysql, discover, packages", where)
+		}
+		if a.Packages != nil {
+			switch a.Packages.Integrity {
+			case "", "default", "full", "none":
+			default:
+				return fmt.Errorf("%s: packages integrity %q: want default, full or none", where, a.Packages.Integrity)
+			}
 		}
 		var pats []string
 		switch {
