@@ -77,7 +77,7 @@ FUZZ := ./custody:FuzzParse ./custody:FuzzParseSums ./custody:FuzzParseRecord \
 	./custody/sshsig:FuzzParse ./custody/allowedsigners:FuzzParse \
 	./storage/streamstore:FuzzIngest ./storage/s3store:FuzzParseURL ./storage/s3store:FuzzSanitizeTagValue \
 	./internal/jsonx:FuzzCheck ./internal/term:FuzzClean ./internal/phpenv:FuzzParseArray \
-	./profiles:FuzzParse ./collect/live:FuzzProcParsers ./collect/windows:FuzzRedact ./collect/windows:FuzzApplicationHost \
+	./profiles:FuzzParse ./collect/live:FuzzProcParsers ./collect/live:FuzzMoreProcParsers ./collect/windows:FuzzRedact ./collect/windows:FuzzApplicationHost \
 	./collect/ioc:FuzzParse ./collect/apps:FuzzConfigParsers ./collect/redact:FuzzShadow ./collect/pkgdb:FuzzPackageDatabases ./collect/hostfile:FuzzWalkLinkText ./collect/paxtar:FuzzRoundTrip ./custody:FuzzEscapePath
 
 fuzz:
