@@ -62,6 +62,7 @@ integration:
 
 bench: build
 	bash scripts/bench.sh
+	bash scripts/bench-linux.sh
 
 bench-remote: build
 	bash scripts/bench-remote.sh
