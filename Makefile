@@ -62,6 +62,7 @@ integration:
 
 bench: build
 	bash scripts/bench.sh
+	bash scripts/bench-linux.sh
 
 bench-remote: build
 	bash scripts/bench-remote.sh
@@ -80,9 +81,9 @@ FUZZ := ./custody:FuzzParse ./custody:FuzzParseSums ./custody:FuzzParseRecord \
 	./custody/sshsig:FuzzParse ./custody/allowedsigners:FuzzParse \
 	./storage/streamstore:FuzzIngest ./storage/s3store:FuzzParseURL ./storage/s3store:FuzzSanitizeTagValue \
 	./internal/jsonx:FuzzCheck ./internal/jsonx:FuzzCheckReference ./internal/term:FuzzClean ./collect/apps/magento:FuzzParseArray \
-	./profiles:FuzzParse ./collect/live:FuzzProcParsers ./collect/windows:FuzzRedact ./collect/windows:FuzzApplicationHost \
+	./profiles:FuzzParse ./collect/live:FuzzProcParsers ./collect/live:FuzzMoreProcParsers ./collect/windows:FuzzRedact ./collect/windows:FuzzApplicationHost \
 	./collect/windows:FuzzNTFS ./collect/windows:FuzzFirewallRule ./collect/windows:FuzzIPNetTable2 \
-	./collect/ioc:FuzzParse ./collect/cardscan:FuzzScan ./collect/hostfile:FuzzWalkLinkText ./collect/paxtar:FuzzRoundTrip ./custody:FuzzEscapePath
+	./collect/ioc:FuzzParse ./collect/cardscan:FuzzScan ./collect/hostfile:FuzzWalkLinkText ./collect/paxtar:FuzzRoundTrip ./collect/apps:FuzzConfigParsers ./collect/redact:FuzzShadow ./collect/pkgdb:FuzzPackageDatabases ./custody:FuzzEscapePath
 
 fuzz:
 	@set -e; for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t#*:}; \

@@ -27,6 +27,9 @@ var hostWindows func() *WindowsHost
 // planDiscover turns a discover artifact into a files source whose groups
 // are what discovery found, with what it noticed on the way.
 func planDiscover(a profiles.Artifact, o PlanOptions, goos string) Planned {
+	if st, ok := planLinuxDiscover(a, o); ok {
+		return st
+	}
 	desc := Description{Name: a.Name, Kind: "discover", Format: "tar", Sources: []string{"discover:" + a.Discover}}
 	h := o.Windows
 	if h == nil && hostWindows != nil {

@@ -162,6 +162,7 @@ func (f *Files) walk(ctx context.Context, e *Emitter, ch chan<- *pending, done c
 			at.Store(&p)
 			pd := e.files.prepare(en, g.Options, &e.budget, !g.Options.HashOnly)
 			sel.mark(en, pd)
+			markSensitive(pd, g.Options.Sensitive)
 			select {
 			case ch <- pd:
 				return nil

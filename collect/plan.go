@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 
 	"github.com/custos-ir/custos/collect/apps/magento"
 	"github.com/custos-ir/custos/collect/hostfile"
@@ -31,15 +32,16 @@ type PlanOptions struct {
 	// Windows is the host discovery reads on Windows; nil means this
 	// host's own registry, files and environment (on Windows only).
 	Windows *WindowsHost
-	// Root is where discovery of applications (Magento) looks instead of
-	// "/": a mounted image, a test's fixture host.
+	// Root is where a Linux host's / is ("" for this host's own): it is
+	// put before every path of the profile and below it discovery reads
+	// the host's configuration. Tests point it at a fixture root.
 	Root string
 }
 
 // kindRank orders a collection by volatility: live state, then the
 // timeline (before any file is read, so reading cannot disturb it), then
 // files, then everything else.
-var kindRank = map[string]int{"live": 0, "bodyfile": 1, "eventlogs": 2, "files": 2, "discover": 2, "mysql": 3}
+var kindRank = map[string]int{"live": 0, "bodyfile": 1, "eventlogs": 2, "files": 2, "discover": 2, "packages": 2, "mysql": 3}
 
 // Plan turns a profile into the ordered steps of a collection.
 func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
@@ -86,6 +88,9 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 		out := make([]string, len(ss))
 		for i, s := range ss {
 			out[i] = filepath.FromSlash(profiles.Expand(s, vars))
+			if o.Root != "" && strings.HasPrefix(out[i], "/") && !strings.HasPrefix(out[i], o.Root+"/") {
+				out[i] = o.Root + out[i]
+			}
 			if o.Windows != nil && len(out[i]) > 2 && out[i][1] == ':' {
 				out[i] = o.Windows.Local(out[i])
 			}
@@ -132,6 +137,9 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 				if err != nil {
 					return nil, fmt.Errorf("profile %s: %w", p.Name, err)
 				}
+				if opt.Sensitive, err = exp(vars, a.Files.Sensitive); err != nil {
+					return nil, err
+				}
 				f := &Files{Name: a.Name, Patterns: paths, Excludes: append(excl, in.excludes...), Options: opt, Notes: in.notes}
 				st.Source, st.Desc = f, f.Describe()
 				if a.Files.Locked {
@@ -148,6 +156,9 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 				st.Source, st.Desc = src, src.Describe()
 			case a.Discover != "":
 				st = planDiscover(a, o, goos)
+			case a.Packages != nil:
+				src := &Packages{Name: a.Name, Root: o.Root, Full: a.Packages.Integrity == "full", None: a.Packages.Integrity == "none"}
+				st.Source, st.Desc = src, src.Describe()
 			case a.Bodyfile != nil:
 				roots, err := exp(vars, a.Bodyfile.Roots)
 				if err != nil {
@@ -156,6 +167,13 @@ func Plan(p *profiles.Profile, o PlanOptions) ([]Planned, error) {
 				excl, err := exp(vars, a.Bodyfile.Exclude)
 				if err != nil {
 					return nil, err
+				}
+				if a.Bodyfile.WebRoots {
+					for _, r := range webRoots(o.Root) {
+						if !hasRoot(roots, r) {
+							roots = append(roots, r)
+						}
+					}
 				}
 				b := &Bodyfile{Name: a.Name, Roots: roots, Excludes: append(excl, in.excludes...), Links: linkPolicy(a.Bodyfile.Links)}
 				st.Source, st.Desc = b, b.Describe()

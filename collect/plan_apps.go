@@ -107,7 +107,7 @@ func storesFound(roots []magento.Root) string {
 func fileOptions(a profiles.Artifact, vars map[string]string) (FileOptions, error) {
 	f := a.Files
 	opt := FileOptions{MaxSize: int64(f.MaxSize), HashOnly: f.HashOnly, Flag: f.Flag, Logs: f.Logs, Redact: profiles.Expand(f.Redact, vars),
-		Links: linkPolicy(f.Links), ChangedWithin: time.Duration(f.ChangedWithin), Sensitive: f.Sensitive}
+		Links: linkPolicy(f.Links), ChangedWithin: time.Duration(f.ChangedWithin)}
 	if opt.Redact == "none" {
 		opt.Redact = ""
 	}

@@ -7,7 +7,6 @@ import (
 	"github.com/custos-ir/custos/collect/apps/magento"
 	"github.com/custos-ir/custos/collect/hostfile"
 	"github.com/custos-ir/custos/collect/sniff"
-	"github.com/custos-ir/custos/collect/windows"
 )
 
 // selector applies a group's choices that depend on each entry: only what
@@ -73,9 +72,6 @@ func (s *selector) mark(en *hostfile.Entry, pd *pending) {
 	if pd.rec.Type != "file" {
 		return
 	}
-	if s.opt.Sensitive {
-		pd.rec.Note = addNote(pd.rec.Note, "sensitive: holds secrets (credentials, a crypt key); handle the copy as such")
-	}
 	if s.opt.HashOnly && s.opt.Suspicious != nil && pd.suspect == "" && (pd.kind == pendData || pd.kind == pendStream) {
 		if seg := sniff.Hidden(en.Path, s.roots); seg != "" {
 			pd.suspect = "a hidden file or folder (" + seg + ")"
@@ -89,5 +85,5 @@ func redactConfig(kind string, b []byte) ([]byte, []string, error) {
 	if kind == "magento-env" {
 		return magento.Redact(b)
 	}
-	return windows.Redact(kind, b)
+	return redactAs(kind, b)
 }

@@ -60,7 +60,7 @@ func (b *Bodyfile) Describe() Description {
 
 func (b *Bodyfile) Collect(ctx context.Context, e *Emitter) error {
 	bw := bufio.NewWriterSize(e, 64<<10)
-	n := 0
+	n, marked := 0, 0
 	opt := hostfile.WalkOptions{Excludes: b.Excludes, Links: b.Links, Dirs: true}
 	err := hostfile.Walk(ctx, b.Roots, opt, func(en *hostfile.Entry) error {
 		if en.Err != nil {
@@ -73,9 +73,17 @@ func (b *Bodyfile) Collect(ctx context.Context, e *Emitter) error {
 			return nil
 		}
 		n++
+		if why := notable(rec); why != "" {
+			rec.Note = addNote(rec.Note, why)
+			e.AddRecord(rec)
+			marked++
+		}
 		_, werr := io.WriteString(bw, BodyLine(rec))
 		return werr
 	})
+	if marked > 0 {
+		e.Warn("%d entries are set-uid, set-gid, immutable or append-only: each is listed in this artifact's file records", marked)
+	}
 	switch {
 	case err != nil && timedOut(ctx):
 		e.Fail("walk stopped at --source-timeout after %d entries: what it had not reached is not in the timeline", n)
@@ -115,7 +123,8 @@ func bodyEscape(s string) string {
 	return bodyWinReplacer.Replace(s)
 }
 
-// bodyMode is TSK's "r/rrwxr-xr-x" form.
+// bodyMode is TSK's "r/rrwxr-xr-x" form, with ls's s/S and t/T for the
+// set-uid, set-gid and sticky bits.
 func bodyMode(f custody.File) string {
 	t := map[string]string{"file": "r", "dir": "d", "symlink": "l", "fifo": "p", "socket": "s", "device": "b", "other": "-"}[f.Type]
 	if t == "" {
@@ -123,16 +132,46 @@ func bodyMode(f custody.File) string {
 	}
 	bits := hostfile.ParseMode(f.Mode)
 	const rwx = "rwxrwxrwx"
-	var b strings.Builder
-	b.WriteString(t + "/" + t)
+	b := []byte(t + "/" + t + "---------")
 	for i := 0; i < 9; i++ {
 		if bits&(1<<(8-i)) != 0 {
-			b.WriteByte(rwx[i])
-		} else {
-			b.WriteByte('-')
+			b[len(t)*2+1+i] = rwx[i]
 		}
 	}
-	return b.String()
+	special := func(bit uint32, at int, set byte) {
+		if bits&bit == 0 {
+			return
+		}
+		at += len(t)*2 + 1
+		if b[at] == 'x' {
+			b[at] = set
+		} else {
+			b[at] = set - 'a' + 'A'
+		}
+	}
+	special(0o4000, 2, 's')
+	special(0o2000, 5, 's')
+	special(0o1000, 8, 't')
+	return string(b)
+}
+
+// notable says why a timeline entry deserves its own record in the
+// manifest: bodyfile 3 has no field for a file's attributes, and a set-uid
+// shell or an immutable web shell is what a responder looks for first.
+func notable(f custody.File) string {
+	var why []string
+	bits := hostfile.ParseMode(f.Mode)
+	if f.Type == "file" && bits&0o4000 != 0 {
+		why = append(why, "set-uid")
+	}
+	if f.Type == "file" && bits&0o2000 != 0 {
+		why = append(why, "set-gid")
+	}
+	why = append(why, f.Attrs...)
+	if len(why) == 0 {
+		return ""
+	}
+	return "timeline: " + strings.Join(why, ", ")
 }
 
 func epoch(t *time.Time) int64 {

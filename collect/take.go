@@ -31,8 +31,9 @@ type FileOptions struct {
 	// --since, or without it this long before the walk; others are not
 	// recorded.
 	ChangedWithin time.Duration
-	// Sensitive notes on each file that it holds secrets.
-	Sensitive bool
+	// Sensitive are patterns of files whose records are marked sensitive
+	// (see markSensitive).
+	Sensitive []string
 }
 
 // Suspicious says what is out of place in a hash-only tree.

@@ -42,7 +42,7 @@ func planWindowsTriage(a profiles.Artifact, h *WindowsHost) (Planned, bool) {
 		}
 		st = Planned{Source: src}
 	case "webroots", "webroot-scripts", "webroot-timeline":
-		roots, f := webRoots(h)
+		roots, f := winWebRoots(h)
 		finds = f
 		var notes []string
 		for _, r := range roots {
@@ -99,9 +99,9 @@ func planWindowsTriage(a profiles.Artifact, h *WindowsHost) (Planned, bool) {
 	return st, true
 }
 
-// webRoots are IIS's virtual directories and every Tomcat's appBase and
+// winWebRoots are IIS's virtual directories and every Tomcat's appBase and
 // docBases.
-func webRoots(h *WindowsHost) ([]windows.WebRoot, []windows.Finding) {
+func winWebRoots(h *WindowsHost) ([]windows.WebRoot, []windows.Finding) {
 	roots, _, finds := windows.IISWebRoots(h.FS, h.Env)
 	tomcats, _ := windows.Tomcat(h.Registry, h.FS, h.Env)
 	for _, t := range tomcats {
@@ -130,7 +130,7 @@ func ntfsVolumes(h *WindowsHost) []ntfsVolume {
 	}
 	out := []ntfsVolume{{strings.ToUpper(sys), "the system volume"}}
 	seen := map[string]bool{strings.ToUpper(sys): true}
-	roots, _ := webRoots(h)
+	roots, _ := winWebRoots(h)
 	for _, r := range roots {
 		if len(r.Dir) < 2 || r.Dir[1] != ':' {
 			continue

@@ -83,6 +83,19 @@ func (f *File) appendJSON(b []byte) []byte {
 	}
 	b = appendStringField(b, `,"stored_sha256":`, f.StoredSHA256)
 	b = appendStringField(b, `,"stored_as":`, f.StoredAs)
+	if len(f.Attrs) > 0 {
+		b = append(b, `,"attrs":[`...)
+		for i, s := range f.Attrs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, s)
+		}
+		b = append(b, ']')
+	}
+	if f.Sensitive {
+		b = append(b, `,"sensitive":true`...)
+	}
 	return append(b, '}')
 }
 

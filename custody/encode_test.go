@@ -16,7 +16,7 @@ func TestFileJSONMatchesReflection(t *testing.T) {
 		{Path: "/var/log/syslog", Type: "file", Size: 42, Mode: "0640", UID: 0, GID: 4, Inode: 7, Device: 2049, Nlink: 1,
 			Atime: &now, Mtime: &now, Ctime: &zero, Btime: &now, Stored: true, SHA256: "ab", Read: 42, Method: "read(O_NOATIME)"},
 		{Path: "odd\x00\x01\x1f\"\\\n\r\t\b\f<>&\u2028\u2029\xff\xfeé日本", Type: "symlink", Link: "../\x7f", Target: "/srv/shared/\\x", Holes: 4096, Error: "e", Note: "n",
-			Flags: []string{"auto_prepend_file = /tmp/x.php", "\xc3"}, Redacted: []string{"password×2"}, StoredSize: 9, StoredSHA256: "cd", StoredAs: "C/x.evtx.xml"},
+			Flags: []string{"auto_prepend_file = /tmp/x.php", "\xc3"}, Redacted: []string{"password×2"}, StoredSize: 9, StoredSHA256: "cd", StoredAs: "C/x.evtx.xml", Attrs: []string{"immutable", "append"}, Sensitive: true},
 		{Path: "p", Flags: []string{}, Read: -1, Size: -5},
 	}
 	for i, f := range cases {

@@ -282,6 +282,14 @@ type File struct {
 	// StoredAs is the entry's name in the tar when it is not the path's
 	// (events rendered as XML are stored as NAME.evtx.xml).
 	StoredAs string `json:"stored_as,omitempty"`
+	// Attrs are the file's inode attributes worth a look, as statx reports
+	// them: "immutable", "append" (chattr +i / +a: a file an intruder
+	// protects from removal or rotation).
+	Attrs []string `json:"attrs,omitempty"`
+	// Sensitive marks content that is a secret in itself (a private key,
+	// an htpasswd file, varnish's secret): encrypted like all evidence,
+	// named here so that whoever decrypts it handles it so.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // Marshal returns the manifest's canonical bytes: indented JSON with a

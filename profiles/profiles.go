@@ -60,6 +60,7 @@ type Artifact struct {
 	Files       *Files    `yaml:"files,omitempty"`
 	Bodyfile    *Bodyfile `yaml:"bodyfile,omitempty"`
 	MySQL       *MySQL    `yaml:"mysql,omitempty"`
+	Packages    *Packages `yaml:"packages,omitempty"`
 	// Discover takes what custos finds from the host's own configuration
 	// (services, registry, IIS configuration) rather than fixed paths:
 	// one of Discoveries.
@@ -100,9 +101,10 @@ type Files struct {
 	// ChangedWithin takes only files changed (mtime or ctime) within
 	// --since, or without it within this long before the collection.
 	ChangedWithin Duration `yaml:"changed_within,omitempty"`
-	// Sensitive marks every file stored as holding secrets (a crypt key,
-	// passwords): a note on each record and a warning on the artifact.
-	Sensitive bool `yaml:"sensitive,omitempty"`
+	// Sensitive are patterns of files whose content is a secret in itself
+	// (private keys, htpasswd): their records say so. A file that holds a
+	// PEM or OpenSSH private key is marked whatever its name.
+	Sensitive []string `yaml:"sensitive,omitempty"`
 }
 
 // Discoveries are the values of an artifact's discover key.
@@ -117,11 +119,14 @@ var Discoveries = map[string]string{
 	"webroots":         "every IIS physicalPath and Tomcat appBase/docBase, listed with hashes",
 	"webroot-scripts":  "scripts and web.config of every web root (changed within --since, all without it)",
 	"webroot-timeline": "a timeline (bodyfile) of every web root",
+	"homes":         "every account's home as /etc/passwd names it: SSH (and the AuthorizedKeysFile sshd_config sets), shell and tool histories, login scripts, user units (Linux)",
+	"web-logs":      "every log nginx, Apache, PHP-FPM and php.ini write, from their configuration with includes followed, rotations included, and hosting-panel log folders (Linux)",
+	"varnish":       "Varnish's shared-memory log (the VSM files of each instance), varnishncsa's output and Varnish's units (Linux)",
 }
 
 // Redactions are the values of a files artifact's redact key. The value
 // may be a ${variable}, checked when the plan is made ("" redacts nothing).
-var Redactions = []string{"tomcat-conf", "iis-config", "fr-conf", "magento-env"}
+var Redactions = []string{"tomcat-conf", "iis-config", "fr-conf", "magento-env", "shadow"}
 
 // MySQL dumps tables of a MySQL or MariaDB database in one snapshot.
 type MySQL struct {
@@ -155,11 +160,24 @@ type MySQLTable struct {
 	Mask    []string `yaml:"mask_columns,omitempty"`
 }
 
+// Packages lists installed packages from the package managers' own
+// databases (dpkg, rpm) and checks packaged files against the digests they
+// recorded (Linux).
+type Packages struct {
+	// Integrity is "default" (what runs: executables, libraries, PAM,
+	// web-server and kernel modules, and conffiles), "full" (every packaged
+	// file) or "none" (list packages only).
+	Integrity string `yaml:"integrity,omitempty"`
+}
+
 // Bodyfile is a timeline of directory trees.
 type Bodyfile struct {
 	Roots   []string `yaml:"roots"`
 	Exclude []string `yaml:"exclude,omitempty"`
 	Links   string   `yaml:"links,omitempty"` // as in Files
+	// WebRoots adds the document roots the host's nginx, Apache and
+	// PHP-FPM configuration names (Linux).
+	WebRoots bool `yaml:"web_roots,omitempty"`
 }
 
 // checkLinks validates a links: value.
@@ -184,6 +202,8 @@ func (a *Artifact) Kind() string {
 		return "mysql"
 	case a.Discover != "":
 		return "discover"
+	case a.Packages != nil:
+		return "packages"
 	}
 	return ""
 }
@@ -334,13 +354,20 @@ func (p *Profile) validate() error {
 		}
 		seen[a.Name] = true
 		kinds := 0
-		for _, set := range []bool{a.Live != "", a.Files != nil, a.Bodyfile != nil, a.MySQL != nil, a.Discover != ""} {
+		for _, set := range []bool{a.Live != "", a.Files != nil, a.Bodyfile != nil, a.MySQL != nil, a.Discover != "", a.Packages != nil} {
 			if set {
 				kinds++
 			}
 		}
 		if kinds != 1 {
-			return fmt.Errorf("%s: give exactly one of live, files, bodyfile, mysql, discover", where)
+			return fmt.Errorf("%s: give exactly one of live, files, bodyfile, mysql, discover, packages", where)
+		}
+		if a.Packages != nil {
+			switch a.Packages.Integrity {
+			case "", "default", "full", "none":
+			default:
+				return fmt.Errorf("%s: packages integrity %q: want default, full or none", where, a.Packages.Integrity)
+			}
 		}
 		var pats []string
 		switch {
@@ -348,7 +375,7 @@ func (p *Profile) validate() error {
 			if len(a.Files.Paths) == 0 {
 				return fmt.Errorf("%s: files needs paths", where)
 			}
-			pats = append(append(pats, a.Files.Paths...), a.Files.Exclude...)
+			pats = append(append(append(pats, a.Files.Paths...), a.Files.Exclude...), a.Files.Sensitive...)
 			if r := a.Files.Redact; r != "" && !slices.Contains(Redactions, r) && !varRE.MatchString(r) {
 				return fmt.Errorf("%s: redact %q: want one of %s", where, r, strings.Join(Redactions, ", "))
 			}

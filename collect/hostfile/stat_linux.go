@@ -57,7 +57,24 @@ func statxRecord(path string, st *unix.Statx_t) custody.File {
 	if st.Mask&unix.STATX_BTIME != 0 {
 		rec.Btime = tptr(sxTime(st.Btime))
 	}
+	rec.Attrs = statxAttrs(st.Attributes & st.Attributes_mask)
 	return rec
+}
+
+// statxAttrs names the inode attributes an intruder sets to keep a file
+// (chattr +i, +a); nil, and no allocation, for the common file with none.
+func statxAttrs(a uint64) []string {
+	if a&(unix.STATX_ATTR_IMMUTABLE|unix.STATX_ATTR_APPEND) == 0 {
+		return nil
+	}
+	var out []string
+	if a&unix.STATX_ATTR_IMMUTABLE != 0 {
+		out = append(out, "immutable")
+	}
+	if a&unix.STATX_ATTR_APPEND != 0 {
+		out = append(out, "append")
+	}
+	return out
 }
 
 func sxTime(t unix.StatxTimestamp) time.Time { return time.Unix(t.Sec, int64(t.Nsec)) }

@@ -43,7 +43,7 @@ func Network(ctx context.Context, w io.Writer) error {
 			}
 		}
 	}
-	return nil
+	return networkMore(out)
 }
 
 // Modules lists loaded kernel modules.
