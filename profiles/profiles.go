@@ -119,9 +119,9 @@ var Discoveries = map[string]string{
 	"webroots":         "every IIS physicalPath and Tomcat appBase/docBase, listed with hashes",
 	"webroot-scripts":  "scripts and web.config of every web root (changed within --since, all without it)",
 	"webroot-timeline": "a timeline (bodyfile) of every web root",
-	"homes":         "every account's home as /etc/passwd names it: SSH (and the AuthorizedKeysFile sshd_config sets), shell and tool histories, login scripts, user units (Linux)",
-	"web-logs":      "every log nginx, Apache, PHP-FPM and php.ini write, from their configuration with includes followed, rotations included, and hosting-panel log folders (Linux)",
-	"varnish":       "Varnish's shared-memory log (the VSM files of each instance), varnishncsa's output and Varnish's units (Linux)",
+	"homes":            "every account's home as /etc/passwd names it: SSH (and the AuthorizedKeysFile sshd_config sets), shell and tool histories, login scripts, user units (Linux)",
+	"web-logs":         "every log nginx, Apache, PHP-FPM and php.ini write, from their configuration with includes followed, rotations included, and hosting-panel log folders (Linux)",
+	"varnish":          "Varnish's shared-memory log (the VSM files of each instance), varnishncsa's output and Varnish's units (Linux)",
 }
 
 // Redactions are the values of a files artifact's redact key. The value
