@@ -63,6 +63,7 @@ integration:
 bench: build
 	bash scripts/bench.sh
 	bash scripts/bench-linux.sh
+	bash scripts/bench-many.sh
 
 bench-remote: build
 	bash scripts/bench-remote.sh
