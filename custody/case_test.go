@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // aCase is three collections of one case and a host that could not be
@@ -141,5 +142,39 @@ func TestFindCaseBadInput(t *testing.T) {
 	c, _ := VerifyCase(ctx, objs, idx, VerifyOptions{})
 	if c.OK() || !strings.Contains(caseProblems(c), "object web01/planted.txt: is in the case but in no collection") {
 		t.Errorf("a stray in the case:\n%s", caseProblems(c))
+	}
+}
+
+// The case report is the incident report: facts, every host's hits and
+// card data, and the response actions with who signed them.
+func TestCaseFormIncident(t *testing.T) {
+	at := time.Date(2026, 12, 1, 7, 40, 0, 0, time.UTC)
+	host := func(name, action, who string) *Report {
+		m := header("INC-9")
+		m.Host.Hostname = name
+		m.Case.Category, m.Case.Owner, m.Case.DiscoveredAt = 2, "M. Keller", &at
+		m.Indicators = &Indicators{Name: "case.ioc", Entries: []Indicator{{Type: "ip", Value: "203.0.113.9"}}}
+		m.Artifacts = []Artifact{{Name: "web-logs", Status: StatusOK, CardLike: 1,
+			Hits: []Hit{{Indicator: "ip:203.0.113.9", Where: "/var/log/nginx/access.log", Count: 2, Lines: []string{"203.0.113.9 POST /x.php"}}}}}
+		rec := &Record{Seq: 2, Event: EventAnnotated, Time: at.Add(time.Hour), Actor: Actor{User: "root", Key: "SHA256:k"},
+			Details: map[string]string{"action": action, "at": at.Add(30 * time.Minute).Format(time.RFC3339)}}
+		return &Report{Prefix: "INC-9/" + name + "/x/", Manifest: m, Log: []LogEntry{{Record: rec, Signed: true, Principals: []string{who}}}}
+	}
+	c := &CaseReport{Case: "INC-9", Prefix: "INC-9/", Collections: []*Report{host("web01", "web01 isolated", "alice@ir.example"), host("web02", "passwords reset", "bob@ir.example")}}
+	var md strings.Builder
+	if err := NewCaseForm(c, "/srv/evidence", time.Now()).Markdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| Category | 2 (a threat to sensitive data) |",
+		"| Owner (incident commander) | M. Keller |",
+		"| web01 | ip:203.0.113.9 | web-logs | /var/log/nginx/access.log | 2 |",
+		"| web02 | web-logs | 1 |",
+		"on web01: web01 isolated, by alice@ir.example (signed, SHA256:k)",
+		"on web02: passwords reset, by bob@ir.example (signed, SHA256:k)",
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("the case report lacks %q:\n%s", want, md.String())
+		}
 	}
 }

@@ -106,6 +106,10 @@ type LogEntry struct {
 	Sig    []byte // the record's SSHSIG, when its maker signed it
 	// Signed is true when Sig verifies with the key the record names.
 	Signed bool
+	// Principals are who allowed_signers says holds that key (response
+	// actions, checked when verify is given allowed signers).
+	Principals []string
+	key        ssh.PublicKey
 }
 
 // isLogObject tells whether a key (relative to the collection) belongs to
@@ -193,7 +197,7 @@ func checkRecord(e *LogEntry, i int) []Problem {
 		case sshsig.Fingerprint(s.PublicKey) != r.Actor.Key:
 			out = append(out, Problem{thing + ".sig", fmt.Sprintf("signed by %s, the record names %s", sshsig.Fingerprint(s.PublicKey), r.Actor.Key)})
 		default:
-			e.Signed = true
+			e.Signed, e.key = true, s.PublicKey
 		}
 	} else if r.Actor.Key != "" {
 		out = append(out, Problem{thing, fmt.Sprintf("names key %s but carries no signature (%s.sig): a record that claims a signer must be signed", r.Actor.Key, path.Base(e.Key))})

@@ -132,7 +132,7 @@ func TestReportRenders(t *testing.T) {
 	m.Case.Note = "a <script>alert(1)</script> | pipe"
 	f := &Form{Manifest: m, ManifestSHA256: "ab", Location: "/x", Generated: time.Now(),
 		Signers: []Signer{{Role: "collector", Fingerprint: "SHA256:abc", KeyType: "ssh-ed25519", Principals: []string{"a@example.org"}}},
-		Log:     []LogLine{{&Record{Seq: 1, Event: EventCollected, Time: time.Now(), Actor: Actor{User: "root", Host: "web01"}}, false}}}
+		Log:     []LogLine{{&Record{Seq: 1, Event: EventCollected, Time: time.Now(), Actor: Actor{User: "root", Host: "web01"}}, false, nil}}}
 	var md, html strings.Builder
 	if err := f.Markdown(&md); err != nil {
 		t.Fatal(err)
@@ -175,7 +175,7 @@ func TestReportMarkdownEscapesHostText(t *testing.T) {
 	m.Artifacts[0].Errors = []string{"\x1b]0;owned\x07\x1b[2J<script>"}
 	m.Case.ID = "INC-1<b>"
 	f := &Form{Manifest: m, ManifestSHA256: "ab", Location: "/x", Generated: time.Now(),
-		Log: []LogLine{{&Record{Seq: 1, Event: EventCollected, Time: time.Now(), Actor: Actor{User: "root<i>", Host: "web01"}}, false}}}
+		Log: []LogLine{{&Record{Seq: 1, Event: EventCollected, Time: time.Now(), Actor: Actor{User: "root<i>", Host: "web01"}}, false, nil}}}
 	var md strings.Builder
 	if err := f.Markdown(&md); err != nil {
 		t.Fatal(err)

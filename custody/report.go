@@ -29,7 +29,8 @@ type Form struct {
 // verified (only then does the form name a signer).
 type LogLine struct {
 	*Record
-	Signed bool
+	Signed     bool
+	Principals []string // by allowed_signers, for a response action
 }
 
 // NewForm is the form of a verified collection at location.
@@ -38,7 +39,7 @@ func NewForm(r *Report, location string, generated time.Time) *Form {
 		Signers: r.Signers, Problems: r.Problems, Verified: true, Generated: generated}
 	for _, e := range r.Log {
 		if e.Record != nil {
-			f.Log = append(f.Log, LogLine{e.Record, e.Signed})
+			f.Log = append(f.Log, LogLine{e.Record, e.Signed, e.Principals})
 		}
 	}
 	return f
@@ -52,6 +53,18 @@ type TimelineEntry struct {
 	Where string
 }
 
+// who names a record's maker: by allowed_signers where they name the
+// key, else as the record claims when it is signed, else the account.
+func (l LogLine) who() string {
+	switch {
+	case len(l.Principals) > 0:
+		return strings.Join(l.Principals, ", ")
+	case l.Signed && l.Actor.Principal != "":
+		return l.Actor.Principal
+	}
+	return l.Actor.User
+}
+
 // Timeline merges the collection's own times with the custody log.
 func (f *Form) Timeline() []TimelineEntry {
 	m := f.Manifest
@@ -60,10 +73,7 @@ func (f *Form) Timeline() []TimelineEntry {
 		{m.Finished.UTC, "collection finished: " + m.Status, m.Operator.User, m.Host.Hostname},
 	}
 	for _, r := range f.Log {
-		who := r.Actor.User
-		if r.Signed && r.Actor.Principal != "" {
-			who = r.Actor.Principal
-		}
+		who := r.who()
 		switch {
 		case r.Signed:
 			who += " (" + r.Actor.Key + ")"
@@ -137,10 +147,7 @@ func (f *Form) Actions() []Action {
 		if err != nil {
 			at = r.Time
 		}
-		who := r.Actor.User
-		if r.Signed && r.Actor.Principal != "" {
-			who = r.Actor.Principal
-		}
+		who := r.who()
 		out = append(out, Action{At: at, What: r.Details["action"], Who: who, Key: r.Actor.Key, Signed: r.Signed})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })

@@ -116,7 +116,7 @@ func (r *Report) checkSignatures(ctx context.Context, objs Objects, o SigOptions
 	}
 	r.checkCountersignature(ctx, objs, o, first)
 	// Records that claim a signature event are by the key that made it.
-	for _, e := range r.Log {
+	for i, e := range r.Log {
 		if e.Record == nil {
 			continue
 		}
@@ -129,6 +129,12 @@ func (r *Report) checkSignatures(ctx context.Context, objs Objects, o SigOptions
 		case EventCountersigned:
 			if r.Countersignature == nil || e.Record.Actor.Key != r.Countersignature.SignerKey {
 				r.add(thing, "records a countersignature by %s, but %s is not signed by that key", e.Record.Actor.Key, CountersignName)
+			}
+		case EventAnnotated:
+			// Whoever took a response action is named as the collector
+			// and countersigner are: by allowed_signers.
+			if e.Signed && e.key != nil {
+				r.Log[i].Principals = allowed(o, e.key, NamespaceLog, e.Record.Time, thing, r)
 			}
 		}
 	}
