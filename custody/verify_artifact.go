@@ -190,7 +190,7 @@ func verifyTar(a *Artifact, src io.Reader, thing string, r *Report) {
 		} else if missing == 20 {
 			r.add(thing, "more files are listed as stored but not in the tar")
 		}
-		want, name, ok = nextStored(next, thing, r)
+		_, name, ok = nextStored(next, thing, r)
 	}
 }
 
