@@ -3,6 +3,7 @@ package collect
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/custody"
+	"github.com/custos-ir/custos/internal/rate"
 )
 
 // A source stuck in a read that never returns (like a dead NFS mount) is
@@ -18,10 +20,10 @@ import (
 // one that stops at the timeout is stored with what it took.
 func TestStuckSourceAbandoned(t *testing.T) {
 	old := abandonGrace
-	abandonGrace = 200 * time.Millisecond
+	abandonGrace = 300 * time.Millisecond
 	defer func() { abandonGrace = old }()
 	p, st, id := newPipeline(t)
-	p.Limits = &Limits{SourceTimeout: 100 * time.Millisecond, Workers: 2}
+	p.Limits = &Limits{SourceTimeout: 500 * time.Millisecond, Workers: 2}
 	block := make(chan struct{})
 	defer close(block)
 	stuck := &Stream{Desc: Description{Name: "stuck", Kind: "files", Format: "jsonl"}, Fn: func(ctx context.Context, w io.Writer) error {
@@ -249,6 +251,27 @@ func TestHolesSpendNoBudget(t *testing.T) {
 	}
 	if !r.Stored || r.Read != 1<<30 || r.Holes != 1<<30-4096 || r.Note != "" || m.Artifacts[0].Plain.Size > 64<<10 {
 		t.Errorf("sparse lastlog: %+v, plaintext %d bytes", r, m.Artifacts[0].Plain.Size)
+	}
+	verifyOK(t, st, m, id)
+}
+
+// --file-timeout counts the time spent reading a file, not the time the
+// store takes what was read: a slow upload (or a busy compressor) never
+// cuts a file that reads fast.
+func TestFileTimeoutCountsReadsOnly(t *testing.T) {
+	dir := t.TempDir()
+	// Random bytes: compression does not shrink them below the upload rate.
+	b := make([]byte, 24<<20)
+	rand.Read(b)
+	os.WriteFile(filepath.Join(dir, "big.bin"), b, 0o644)
+	p, st, id := newPipeline(t)
+	p.Limits = &Limits{FileTimeout: 300 * time.Millisecond, UploadRate: rate.New(12 << 20)}
+	p.Files = &FileReader{Limits: p.Limits}
+	src := &Files{Name: "logs", Patterns: []string{dir}}
+	m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
+	a := m.Artifacts[0]
+	if a.Status != custody.StatusOK || len(a.Files) != 1 || a.Files[0].Error != "" {
+		t.Fatalf("a file read fast was cut by the slow upload: %s %v %+v", a.Status, a.Errors, a.Files)
 	}
 	verifyOK(t, st, m, id)
 }

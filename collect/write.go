@@ -165,10 +165,24 @@ func short(tw *paxtar.Writer, store bool, rec custody.File, n int64, rerr error)
 // --source-timeout or the collection's end), the file's own deadline
 // (--file-timeout) and the read rate.
 type copyLimits struct {
-	ctx   context.Context
-	lim   *rate.Limiter
-	until time.Time
-	why   string // what until is
+	ctx context.Context
+	lim *rate.Limiter
+	// dl is the file's deadline, shared by the copies of these limits
+	// that read its parts. It counts the time spent reading: time spent
+	// waiting on the rate limit or on the store taking what was read (a
+	// slow upload, a busy compressor) pushes it back, so a fast file is
+	// never cut for what comes after it.
+	dl  *fileDeadline
+	why string // what dl is
+}
+
+type fileDeadline struct{ until time.Time }
+
+// pause moves the file's deadline back by time spent not reading.
+func (c copyLimits) pause(since time.Time) {
+	if c.dl != nil {
+		c.dl.until = c.dl.until.Add(time.Since(since))
+	}
 }
 
 func (r *FileReader) copyLimits(ctx context.Context) copyLimits {
@@ -176,7 +190,7 @@ func (r *FileReader) copyLimits(ctx context.Context) copyLimits {
 	if l := r.Limits; l != nil {
 		cl.lim = l.ReadRate
 		if l.FileTimeout > 0 {
-			cl.until = time.Now().Add(l.FileTimeout)
+			cl.dl = &fileDeadline{time.Now().Add(l.FileTimeout)}
 			cl.why = "--file-timeout " + l.FileTimeout.String()
 		}
 	}
@@ -192,7 +206,7 @@ func (c copyLimits) check() error {
 	if c.ctx != nil && c.ctx.Err() != nil {
 		return &cutError{why: cutReason(c.ctx)}
 	}
-	if !c.until.IsZero() && time.Now().After(c.until) {
+	if c.dl != nil && time.Now().After(c.dl.until) {
 		return &cutError{why: c.why}
 	}
 	return nil
@@ -224,17 +238,21 @@ func copyData(dst io.Writer, src io.ReaderAt, off, n int64, cl copyLimits) (done
 		}
 		want := min(int64(len(buf)), n-done)
 		if cl.ctx != nil {
+			t0 := time.Now()
 			if err := cl.lim.Wait(cl.ctx, int(want)); err != nil {
 				return done, &cutError{why: cutReason(cl.ctx)}, nil
 			}
+			cl.pause(t0)
 		}
 		var k int
 		var err error
 		k, err, abandoned = cl.readAt(src, buf[:want], off+done)
 		if k > 0 {
+			t0 := time.Now()
 			if _, werr := dst.Write(buf[:k]); werr != nil {
 				return done, nil, werr
 			}
+			cl.pause(t0)
 			done += int64(k)
 		}
 		if err != nil {
@@ -253,8 +271,8 @@ func copyData(dst io.Writer, src io.ReaderAt, off, n int64, cl copyLimits) (done
 // behind with p, which the caller must then not reuse.
 func (c copyLimits) readAt(src io.ReaderAt, p []byte, off int64) (n int, err error, abandoned bool) {
 	wait := time.Duration(-1)
-	if !c.until.IsZero() {
-		wait = time.Until(c.until)
+	if c.dl != nil {
+		wait = time.Until(c.dl.until)
 	}
 	if c.ctx != nil {
 		if dl, ok := c.ctx.Deadline(); ok {
