@@ -142,8 +142,8 @@ func bigTree(t *testing.T) string {
 func TestFileTimeoutCutsOneFile(t *testing.T) {
 	dir := bigTree(t)
 	p, st, id := newPipeline(t)
-	p.Limits = &Limits{FileTimeout: 200 * time.Millisecond}
-	swapOpen(p, "b-slow.log", func(real evidence) (evidence, error) { return &slowFile{real, 150 * time.Millisecond}, nil })
+	p.Limits = &Limits{FileTimeout: time.Second}
+	swapOpen(p, "b-slow.log", func(real evidence) (evidence, error) { return &slowFile{real, 700 * time.Millisecond}, nil })
 	src := &Files{Name: "logs", Patterns: []string{dir}}
 	m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
 	a := m.Artifacts[0]
@@ -153,7 +153,7 @@ func TestFileTimeoutCutsOneFile(t *testing.T) {
 	for _, f := range a.Files {
 		slow := strings.HasSuffix(f.Path, "b-slow.log")
 		switch {
-		case slow && (!strings.HasPrefix(f.Error, "cut at --file-timeout 200ms") || f.Read >= f.Size || f.Read == 0):
+		case slow && (!strings.HasPrefix(f.Error, "cut at --file-timeout 1s") || f.Read >= f.Size || f.Read == 0):
 			t.Errorf("slow file: %+v", f)
 		case !slow && (f.Error != "" || f.Read != f.Size || !f.Stored):
 			t.Errorf("%s: %+v", f.Path, f)
