@@ -11,6 +11,8 @@
 // hash in a one-pass pipeline; memory is constant.
 package cardscan
 
+import "encoding/binary"
+
 // MaxOffsets is how many match offsets a Scanner keeps.
 const MaxOffsets = 8
 
@@ -379,6 +381,19 @@ type Chunks struct{}
 // counts), that end after offset from: with from at the start of a chunk
 // and b the end of the chunk before it and the start of this one, the
 // numbers that straddle the two.
+//
+// It runs on every chunk of every artifact, and logs are full of digits
+// (addresses, times, sizes) that would take a Scanner through its state
+// machine byte by byte. So Count looks for chains first: digits each joined
+// to the next by one ' ', '-' or '.' at most. A number the Scanner finds
+// lies in one chain (any other byte, or two joiners, ends its groups), and
+// only a chain that may hold one is given to a Scanner, with the byte on
+// each side. That Scanner is in the state a scan of all of b would be in at
+// the chain: the byte before it is neither a digit nor a joiner after one
+// (or the chain would reach further), and such a byte leaves a Scanner with
+// no groups and nothing pending, only whether it was a letter. After the
+// chain, the byte after it and Close do what the byte after that would (it
+// is no digit, or the chain would go on).
 func (Chunks) Count(b []byte, from int) int {
 	n := 0
 	s := Scanner{onMatch: func(_, end int64) {
@@ -386,9 +401,110 @@ func (Chunks) Count(b []byte, from int) int {
 			n++
 		}
 	}}
-	s.Write(b)
-	s.Close()
+	for p := 0; p+1 < len(b); {
+		// The 13 digits or more of a number span 13 bytes or more with no two
+		// non-digits side by side: a number that begins at p or later covers
+		// a pair of bytes at p, p+12, p+24, ..., and one of the two is a digit.
+		if link[b[p]]|link[b[p+1]] < lDigit { // neither is a digit
+			p += 12
+			continue
+		}
+		// The digits of a number are joined by ' ' or '-' only (the Scanner
+		// drops its groups at digit '.' digit), and 13 of them span 13 bytes:
+		// if that covers p and p+1, it covers the 8 bytes at p-6 or those at p.
+		if p >= 6 && p+8 <= len(b) && !cardBytes(le.Uint64(b[p-6:])) && !cardBytes(le.Uint64(b[p:])) {
+			p += 12
+			continue
+		}
+		d := p
+		if link[b[p]] < lDigit {
+			d = p + 1
+		}
+		first, last, maybe := chain(b, d)
+		if maybe && last+1 > from { // a number ends at last+1 at most
+			lo, hi := max(first-1, 0), min(last+2, len(b))
+			s = Scanner{pos: int64(lo), onMatch: s.onMatch, offsets: s.offsets[:0]}
+			s.Write(b[lo:hi])
+			s.Close()
+		}
+		p = last + 1 // the next chain begins after b[last+1]
+	}
 	return n
+}
+
+// Bytes as the prefilter of Chunks.Count sees them.
+const (
+	lOther = iota
+	lJoin  // may join two digits of a chain: ' ', '-', '.'
+	lDigit // a digit no brand's numbers begin with: 0, 1, 7, 8
+	lBrand // a digit some brand's numbers begin with (see brand)
+)
+
+var link [256]uint8
+
+func init() {
+	for c := '0'; c <= '9'; c++ {
+		link[c] = lDigit
+	}
+	for _, c := range "234569" {
+		link[c] = lBrand
+	}
+	link[' '], link['-'], link['.'] = lJoin, lJoin, lJoin
+}
+
+const (
+	ones = 0x0101010101010101
+	high = 0x8080808080808080 // the top bit of each byte
+)
+
+var le = binary.LittleEndian
+
+// cardBytes reports whether the 8 bytes of w are all digits, ' ' or '-',
+// testing them at once (SWAR): it is asked at most bytes with digits.
+func cardBytes(w uint64) bool {
+	// No byte borrows from the next: each is 0x80 or more once w|high.
+	digit := ((w | high) - '0'*ones) &^ ((w | high) - ('9'+1)*ones) &^ w
+	return (digit|is(w, ' ')|is(w, '-'))&high == high
+}
+
+// is marks with its top bit each byte of w that is c.
+func is(w uint64, c byte) uint64 {
+	t := w ^ uint64(c)*ones // bytes that were c are 0
+	return ^((t&^high + ^uint64(high)) | t) & high
+}
+
+// chain finds the chain around the digit b[d], its first and last digits,
+// and whether a number may lie in it. A number begins a run of digits (a
+// Scanner's group) with a digit that begins some brand's numbers, so it may
+// if 13 digits or more follow the first such digit (with it) in the chain:
+// the millisecond times of logs begin with 1. It goes run by run, not byte
+// by byte through a switch: the branches are taken as predicted.
+func chain(b []byte, d int) (first, last int, maybe bool) {
+	first = d
+	for {
+		for first > 0 && link[b[first-1]] >= lDigit {
+			first--
+		}
+		if first < 2 || link[b[first-1]] != lJoin || link[b[first-2]] < lDigit {
+			break
+		}
+		first -= 2
+	}
+	digits, mark := 0, -1
+	for j := first; ; j = last + 2 {
+		if mark < 0 && link[b[j]] == lBrand {
+			mark = digits
+		}
+		last = j
+		for last+1 < len(b) && link[b[last+1]] >= lDigit {
+			last++
+		}
+		digits += last + 1 - j
+		if last+2 >= len(b) || link[b[last+1]] != lJoin || link[b[last+2]] < lDigit {
+			break
+		}
+	}
+	return first, last, mark >= 0 && digits-mark >= 13
 }
 
 // Reach is the longest number with its separators, and the byte on each

@@ -2,6 +2,7 @@ package cardscan
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -235,5 +236,194 @@ func BenchmarkScanBinary(b *testing.B) {
 		var sc Scanner
 		sc.Write(data)
 		sc.Close()
+	}
+}
+
+// countRef is what Chunks.Count must equal: one Scanner over all of b.
+func countRef(b []byte, from int) int {
+	n := 0
+	s := Scanner{onMatch: func(_, end int64) {
+		if end > int64(from) {
+			n++
+		}
+	}}
+	s.Write(b)
+	s.Close()
+	return n
+}
+
+func TestChunksCount(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		from int
+		want int
+	}{
+		{"4111111111111111", 0, 1},
+		{"4111111111111111", 15, 1},
+		{"4111111111111111", 16, 0},
+		{"x4111111111111111", 0, 0},
+		{"-4111111111111111", 0, 1},
+		{"0.4111111111111111", 0, 0},
+		{"4111111111111111.5", 0, 0},
+		{"4111111111111111.", 0, 1},
+		{"4111111111111111. ", 0, 1},
+		{"4111111111111111-", 0, 1},
+		{"4111111111111111 x", 0, 1},
+		{"1.2.4111111111111111", 0, 0},
+		{"4111111111111111,5555555555554444", 17, 1},
+		{"2024 4111 1111 1111 1111 ok", 0, 1},
+		{"4111 1111 1111 1111 5555 5555 5555 4444", 20, 1},
+		{strings.Repeat("12:34 ", 10) + "4111-1111-1111-1111", 0, 1},
+	} {
+		if got := (Chunks{}).Count([]byte(c.in), c.from); got != c.want || got != countRef([]byte(c.in), c.from) {
+			t.Errorf("%q from %d: %d, want %d (reference %d)", c.in, c.from, got, c.want, countRef([]byte(c.in), c.from))
+		}
+	}
+	r := rand.New(rand.NewPCG(8, 9))
+	for _, data := range [][]byte{nginxText(1 << 20), logText(1 << 20), jsonText(1 << 20), cardText(r, 1<<20)} {
+		for _, from := range []int{0, 1, 4095, len(data) / 2, len(data)} {
+			if got, want := (Chunks{}).Count(data, from), countRef(data, from); got != want {
+				t.Errorf("%q...: from %d: %d, want %d", data[:40], from, got, want)
+			}
+		}
+	}
+}
+
+// cardText is digits, separators, dots and letters mixed with cards: text
+// where chains are long and many numbers are found.
+func cardText(r *rand.Rand, n int) []byte {
+	var b bytes.Buffer
+	for b.Len() < n {
+		switch r.IntN(4) {
+		case 0:
+			b.WriteString(randomCard(r))
+		case 1:
+			b.WriteString(noise(r))
+		default:
+			for k := r.IntN(8); k >= 0; k-- {
+				b.WriteByte("0123456789  --..ax:"[r.IntN(19)])
+			}
+		}
+	}
+	return b.Bytes()[:n]
+}
+
+// FuzzChunksCount: the prefilter of Chunks.Count changes no count.
+func FuzzChunksCount(f *testing.F) {
+	for _, s := range []string{
+		"4111111111111111", "x4111111111111111", "4111111111111111x", "0.4111111111111111", "4111111111111111.5",
+		"4111111111111111.", "1.2.3.4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111",
+		"4111 1111-1111 1111", "4111  1111 1111 1111", "- 4111-1111-1111-1111 -", "a-4111111111111111",
+		"41111111111111111111", "5555555555554444411111111111111111111", "2024 4111 1111 1111 1111 ok",
+		"4111111111111111,5555555555554444", "4111 1111 1111 1111 5555 5555 5555 4444", "3782-822463-10005",
+		"1.2 3-4.5 6-7.8 9 0 1 2 3 4111111111111111", "203.0.113.5 - - [21/Nov/2026:12:34:56 +0000] 200 51234",
+	} {
+		f.Add([]byte(s), uint16(0))
+		f.Add([]byte(s), uint16(len(s)/2))
+		f.Add([]byte(s), uint16(len(s)))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, from uint16) {
+		at := int(from) % (len(b) + 1)
+		if got, want := (Chunks{}).Count(b, at), countRef(b, at); got != want {
+			t.Fatalf("%q from %d: %d, reference %d", b, at, got, want)
+		}
+		// And b made into text where long chains and numbers are common.
+		d := textOf(b)
+		at = int(from) % (len(d) + 1)
+		if got, want := (Chunks{}).Count(d, at), countRef(d, at); got != want {
+			t.Fatalf("%q from %d: %d, reference %d", d, at, got, want)
+		}
+	})
+}
+
+// textOf makes text of b where numbers that pass are common: a byte is a
+// card (plain or in groups), or one of digits, joiners and the bytes about
+// them.
+func textOf(b []byte) []byte {
+	cards := []string{"4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111", "4222222222222",
+		"378282246310005", "3782 822463 10005", "30569309025904", "5555555555554444", "6011111111111117",
+		"2223003122003222", "6200000000000005", "4000000000000000006", "3530111333300000", "9792 0000 0000 0003",
+		"2200000000000004", "5000000000005"}
+	const alphabet = "0123456789012345678901234567890123456789 -.a,"
+	var t []byte
+	for _, c := range b {
+		if c%4 == 0 {
+			t = append(t, cards[int(c/4)%len(cards)]...)
+		} else {
+			t = append(t, alphabet[int(c)%len(alphabet)])
+		}
+	}
+	return t
+}
+
+// jsonText is the processes and sockets sources: JSON lines with ids,
+// addresses, ports, times and digests.
+func jsonText(n int) []byte {
+	r := rand.New(rand.NewPCG(10, 11))
+	var b bytes.Buffer
+	for b.Len() < n {
+		pid := r.IntN(400000)
+		if r.IntN(2) == 0 {
+			fmt.Fprintf(&b, `{"pid":%d,"ppid":%d,"name":"php-fpm","uid":33,"euid":33,"user":"www-data","state":"S","threads":1,"started":"2026-11-21T12:%02d:%02d.%09dZ","cmdline":["php-fpm: pool www"],"cwd":"/","exe":"/usr/sbin/php-fpm8.2","exe_size":%d,"exe_sha256":"%016x%016x%016x%016x"}`+"\n",
+				pid, r.IntN(4000), r.IntN(60), r.IntN(60), r.IntN(1e9), r.IntN(1<<24), r.Uint64(), r.Uint64(), r.Uint64(), r.Uint64())
+		} else {
+			fmt.Fprintf(&b, `{"family":"inet","type":"tcp","local_addr":"10.0.%d.%d","local_port":443,"remote_addr":"203.0.113.%d","remote_port":%d,"state":"ESTABLISHED","pid":%d,"uids":[33,33,33,33],"process":"nginx"}`+"\n",
+				r.IntN(256), r.IntN(256), r.IntN(256), 1024+r.IntN(64000), pid)
+		}
+	}
+	return b.Bytes()[:n]
+}
+
+// nginxText is nginx access-log lines (combined format and the request
+// time): addresses, times, paths with ids and cache busters, statuses,
+// sizes, referers and user agents with their version numbers.
+func nginxText(n int) []byte {
+	r := rand.New(rand.NewPCG(12, 13))
+	paths := []string{"/", "/checkout/cart/", "/static/version1732156800/frontend/Magento/luma/en_US/mage/calendar.css",
+		"/catalog/product/view/id/%d", "/api/v1/orders/%d?expand=items", "/media/catalog/product/cache/%d/a/b/ab-%d.jpg",
+		"/customer/section/load/?sections=cart&_=%d", "/wp-login.php", "/search?q=red+shoes&page=%d"}
+	agents := []string{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.85 Safari/537.36",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+		"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", "curl/8.5.0", "Googlebot/2.1 (+http://www.google.com/bot.html)"}
+	var b bytes.Buffer
+	for b.Len() < n {
+		path := paths[r.IntN(len(paths))]
+		switch strings.Count(path, "%d") {
+		case 1:
+			path = fmt.Sprintf(path, []int64{r.Int64N(100000), 1732156800000 + r.Int64N(1e8)}[r.IntN(2)])
+		case 2:
+			path = fmt.Sprintf(path, r.Int64N(1<<31), r.IntN(1000))
+		}
+		fmt.Fprintf(&b, "%d.%d.%d.%d - - [21/Nov/2026:%02d:%02d:%02d +0000] \"GET %s HTTP/1.1\" %d %d \"https://shop.example/\" \"%s\" %d.%03d\n",
+			r.IntN(224), r.IntN(256), r.IntN(256), r.IntN(256), r.IntN(24), r.IntN(60), r.IntN(60), path,
+			[]int{200, 200, 200, 304, 302, 404, 500}[r.IntN(7)], r.IntN(200000), agents[r.IntN(len(agents))], r.IntN(3), r.IntN(1000))
+	}
+	return b.Bytes()[:n]
+}
+
+// BenchmarkChunksCount runs Chunks.Count (fast) and one Scanner over all
+// of it (full, what Count was) on a chunk of each kind, side by side: the
+// machine is noisy, compare the two.
+func BenchmarkChunksCount(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	random := make([]byte, 2<<20)
+	for i := range random {
+		random[i] = byte(r.Uint32())
+	}
+	for _, in := range []struct {
+		name string
+		data []byte
+	}{{"nginx", nginxText(2 << 20)}, {"log", logText(2 << 20)}, {"json", jsonText(2 << 20)}, {"random", random}} {
+		for _, impl := range []struct {
+			name  string
+			count func([]byte, int) int
+		}{{"fast", Chunks{}.Count}, {"full", countRef}} {
+			b.Run(in.name+"/"+impl.name, func(b *testing.B) {
+				b.SetBytes(int64(len(in.data)))
+				for b.Loop() {
+					impl.count(in.data, 0)
+				}
+			})
+		}
 	}
 }
