@@ -25,13 +25,13 @@ type CaseForm struct {
 	Actions     []CaseAction
 	Cards       []CaseCards
 	Hosts       []CaseHost
-	Gaps      []Gap
-	Signers   []Signer
-	Problems  []Problem
-	Timeline  []TimelineEntry
-	Generated time.Time
-	Verified  bool
-	Complete  bool
+	Gaps        []Gap
+	Signers     []Signer
+	Problems    []Problem
+	Timeline    []TimelineEntry
+	Generated   time.Time
+	Verified    bool
+	Complete    bool
 }
 
 // CaseHost is one collection of the case on the form.

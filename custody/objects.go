@@ -2,11 +2,12 @@ package custody
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/custos-ir/custos/internal/digest"
 )
 
 // Objects is what custody needs of a place that holds collections: a
@@ -90,37 +91,10 @@ type Retention struct {
 }
 
 // Digest is a SHA-256 sum. It marshals as lowercase hex.
-type Digest [32]byte
-
-// IsZero reports whether d is unset.
-func (d Digest) IsZero() bool { return d == Digest{} }
-
-func (d Digest) String() string { return hex.EncodeToString(d[:]) }
-
-// MarshalText implements encoding.TextMarshaler.
-func (d Digest) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Digest) UnmarshalText(b []byte) error {
-	p, err := ParseDigest(string(b))
-	if err != nil {
-		return err
-	}
-	*d = p
-	return nil
-}
+type Digest = digest.Digest
 
 // ParseDigest parses 64 hex digits.
-func ParseDigest(s string) (Digest, error) {
-	var d Digest
-	if len(s) != 64 {
-		return d, errors.New("sha256 digest must be 64 hex digits")
-	}
-	if _, err := hex.Decode(d[:], []byte(s)); err != nil {
-		return d, errors.New("sha256 digest must be 64 hex digits")
-	}
-	return d, nil
-}
+func ParseDigest(s string) (Digest, error) { return digest.Parse(s) }
 
 // put stores a small object from memory.
 func put(ctx context.Context, objs Objects, key, kind string, data []byte) (Object, error) {

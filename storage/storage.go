@@ -11,10 +11,11 @@ package storage
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
 	"time"
+
+	"github.com/custos-ir/custos/internal/digest"
 )
 
 // Errors that callers test with errors.Is.
@@ -121,37 +122,10 @@ type FeatureSet struct {
 }
 
 // Digest is a SHA-256 sum. It marshals as lowercase hex.
-type Digest [32]byte
-
-// IsZero reports whether d is unset.
-func (d Digest) IsZero() bool { return d == Digest{} }
-
-func (d Digest) String() string { return hex.EncodeToString(d[:]) }
-
-// MarshalText implements encoding.TextMarshaler.
-func (d Digest) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Digest) UnmarshalText(b []byte) error {
-	p, err := ParseDigest(string(b))
-	if err != nil {
-		return err
-	}
-	*d = p
-	return nil
-}
+type Digest = digest.Digest
 
 // ParseDigest parses 64 hex digits.
-func ParseDigest(s string) (Digest, error) {
-	var d Digest
-	if len(s) != 64 {
-		return d, errors.New("sha256 digest must be 64 hex digits")
-	}
-	if _, err := hex.Decode(d[:], []byte(s)); err != nil {
-		return d, errors.New("sha256 digest must be 64 hex digits")
-	}
-	return d, nil
-}
+func ParseDigest(s string) (Digest, error) { return digest.Parse(s) }
 
 // PutBytes stores a small object from memory, checking its SHA-256.
 func PutBytes(ctx context.Context, st Store, key string, data []byte, o CreateOptions) (ObjectInfo, error) {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -187,26 +185,5 @@ func reportCase(ctx context.Context, cp *casePlace, o reportOptions, so custody.
 		return err
 	}
 	form := custody.NewCaseForm(cr, cp.name(), time.Now().UTC())
-	var w io.Writer = std.out
-	if o.output != "" {
-		fh, err := os.OpenFile(o.output, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err != nil {
-			return fmt.Errorf("report file: %w", err)
-		}
-		defer fh.Close()
-		w = fh
-	}
-	if o.format == "html" {
-		err = form.HTML(w)
-	} else {
-		err = form.Markdown(w)
-	}
-	if err != nil {
-		return err
-	}
-	if len(form.Problems) > 0 {
-		fmt.Fprintf(std.err, "custos: the report lists %d verification problems\n", len(form.Problems))
-		return exitWith(exitFatal)
-	}
-	return nil
+	return writeReport(form, o, std, len(form.Problems))
 }

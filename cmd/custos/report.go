@@ -65,8 +65,19 @@ func runReport(ctx context.Context, o reportOptions, stdio stdio) error {
 	if r.Manifest == nil {
 		return fmt.Errorf("%s: the manifest cannot be read: %v", o.location, r.Problems)
 	}
-	form := custody.NewForm(r, pl.name(), time.Now().UTC())
-	var w io.Writer = stdio.out
+	return writeReport(custody.NewForm(r, pl.name(), time.Now().UTC()), o, stdio, len(r.Problems))
+}
+
+// form is a report in its two renderings.
+type form interface {
+	HTML(io.Writer) error
+	Markdown(io.Writer) error
+}
+
+// writeReport writes f as --format asks, to -o (never over a file that
+// is there) or stdout; a report that lists problems exits 1.
+func writeReport(f form, o reportOptions, std stdio, problems int) error {
+	var w io.Writer = std.out
 	if o.output != "" {
 		fh, err := os.OpenFile(o.output, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
@@ -75,16 +86,17 @@ func runReport(ctx context.Context, o reportOptions, stdio stdio) error {
 		defer fh.Close()
 		w = fh
 	}
+	var err error
 	if o.format == "html" {
-		err = form.HTML(w)
+		err = f.HTML(w)
 	} else {
-		err = form.Markdown(w)
+		err = f.Markdown(w)
 	}
 	if err != nil {
 		return err
 	}
-	if len(r.Problems) > 0 {
-		fmt.Fprintf(stdio.err, "custos: the report lists %d verification problems\n", len(r.Problems))
+	if problems > 0 {
+		fmt.Fprintf(std.err, "custos: the report lists %d verification problems\n", problems)
 		return exitWith(exitFatal)
 	}
 	return nil
