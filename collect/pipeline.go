@@ -134,7 +134,7 @@ func (p *Pipeline) run(ctx, sctx context.Context, seq int, d Description, src So
 	// written in order by one more.
 	// Indicators and card-like numbers are looked for in each chunk there
 	// too, without a second pass.
-	scan := newContentScan(p.Indicators, p.Cards)
+	scan := newContentScan(p.Indicators, p.Cards, d.Kind == "live")
 	frames := newFrameWriter(aw, enc, runtime.GOMAXPROCS(0), scan)
 	// The plaintext is hashed by the frame writer's goroutine, in order,
 	// off the goroutine that produces it.

@@ -63,7 +63,9 @@ type found struct {
 // past it only the count grows.
 const maxHitEntries = 1000
 
-func newContentScan(list *ioc.List, cards Counter) *contentScan {
+// Peers of sockets are looked for in live records only (live): a log
+// holds no socket records, and looking costs a search of every chunk.
+func newContentScan(list *ioc.List, cards Counter, live bool) *contentScan {
 	if list == nil && cards == nil {
 		return nil
 	}
@@ -74,7 +76,7 @@ func newContentScan(list *ioc.List, cards Counter) *contentScan {
 	if cards != nil {
 		s.keep = max(s.keep, cards.Reach()-1)
 	}
-	s.cidr = list.HasType("cidr")
+	s.cidr = live && list.HasType("cidr")
 	return s
 }
 

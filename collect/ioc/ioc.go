@@ -50,7 +50,6 @@ type netPrefix struct {
 const MaxEntries = 100000
 
 var (
-	hexRE    = regexp.MustCompile(`^[0-9a-fA-F]+$`)
 	domainRE = regexp.MustCompile(`^(?i)[a-z0-9_]([a-z0-9_-]{0,62}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,62}[a-z0-9_])?)*\.[a-z][a-z0-9-]{0,62}\.?$`)
 	typeRE   = regexp.MustCompile(`^(sha256|sha1|md5|ip|cidr|domain|path|string):`)
 )
@@ -133,7 +132,7 @@ func parseLine(s string) (custody.Indicator, error) {
 	switch typ {
 	case "sha256", "sha1", "md5":
 		want := map[string]int{"sha256": 64, "sha1": 40, "md5": 32}[typ]
-		if len(val) != want || !hexRE.MatchString(val) {
+		if len(val) != want || !allHexString(val) {
 			return custody.Indicator{}, fmt.Errorf("%q: a %s is %d hex digits", s, typ, want)
 		}
 		val = strings.ToLower(val)
@@ -165,14 +164,23 @@ func parseLine(s string) (custody.Indicator, error) {
 	return custody.Indicator{Type: typ, Value: val}, nil
 }
 
+func allHexString(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if !isHex(v[i]) {
+			return false
+		}
+	}
+	return v != ""
+}
+
 // guess tells a bare value's type from its shape.
 func guess(v string) string {
 	switch {
-	case hexRE.MatchString(v) && len(v) == 64:
+	case len(v) == 64 && allHexString(v):
 		return "sha256"
-	case hexRE.MatchString(v) && len(v) == 40:
+	case len(v) == 40 && allHexString(v):
 		return "sha1"
-	case hexRE.MatchString(v) && len(v) == 32:
+	case len(v) == 32 && allHexString(v):
 		return "md5"
 	case strings.HasPrefix(v, "/") || len(v) > 2 && v[1] == ':' && v[2] == '\\':
 		return "path"

@@ -1,8 +1,13 @@
 package ioc
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"io/fs"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -263,5 +268,204 @@ func BenchmarkFeed(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		l.Text().Scan(buf, 0, func(id, s, e int) {})
+	}
+}
+
+// reference finds what Text must: every case-insensitive occurrence of
+// each pattern, whole ones only where they stand alone, and each IPv4
+// indicator where it stands alone as an address (not inside a longer
+// number, version or name). It is slow and plain on purpose.
+func reference(ps []Pattern, ipv4 map[string][]int, b []byte) map[string]bool {
+	out := map[string]bool{}
+	lower := make([]byte, len(b)) // ASCII only: strings.ToLower would turn a bad byte into U+FFFD
+	for i, c := range b {
+		lower[i] = fold(c)
+	}
+	digit := func(i int) bool { return i >= 0 && i < len(b) && isDigit(b[i]) }
+	for _, p := range ps {
+		t := make([]byte, len(p.Text))
+		for i := range t {
+			t[i] = fold(p.Text[i])
+		}
+		for s := 0; s+len(t) <= len(b); s++ {
+			e := s + len(t)
+			if string(lower[s:e]) != string(t) {
+				continue
+			}
+			if p.Whole && !(alone(b, s-1) && alone(b, e) && !(e < len(b) && b[e] == '.' && !alone(b, e+1) && e+1 < len(b))) {
+				continue
+			}
+			out[fmt.Sprintf("%d@%d-%d", p.ID, s, e)] = true
+		}
+	}
+	for a, ids := range ipv4 {
+		for s := 0; s+len(a) <= len(b); s++ {
+			e := s + len(a)
+			if string(b[s:e]) != a || digit(s-1) || s > 0 && b[s-1] == '.' || !alone(b, s-1) || !alone(b, e) {
+				continue
+			}
+			if e < len(b) && b[e] == '.' && (digit(e+1) || !alone(b, e+1)) {
+				continue
+			}
+			for _, id := range ids {
+				out[fmt.Sprintf("%d@%d-%d", id, s, e)] = true
+			}
+		}
+	}
+	return out
+}
+
+// FuzzTextReference: Text finds exactly what reference does, scanned
+// whole and in pieces with a tail kept (as collect does chunk by chunk).
+func FuzzTextReference(f *testing.F) {
+	f.Add(int64(1), []byte("203.0.113.7 - GET /x?a=10.0.0.5.1 evil.example.com.au EVIL-cdn.example.com. 1.2.3.4"), uint16(300))
+	f.Add(int64(2), []byte("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855xx eval(base64_decode( 10.0.0.5"), uint16(7))
+	f.Fuzz(func(t *testing.T, seed int64, text []byte, piece uint16) {
+		r := rand.New(rand.NewPCG(uint64(seed), 9))
+		alpha := "abcdef0123456789.-_/:x "
+		word := func(n int) string {
+			w := make([]byte, n)
+			for i := range w {
+				w[i] = alpha[r.IntN(len(alpha))]
+			}
+			return string(w)
+		}
+		var ps []Pattern
+		ipv4 := map[string][]int{}
+		quads := map[[4]byte][]int{}
+		n := 1 + r.IntN(40)
+		for i := 0; i < n; i++ {
+			switch r.IntN(5) {
+			case 4: // a hash: hex, sometimes with a hex-looking neighbour planted
+				h := make([]byte, []int{32, 40, 64}[r.IntN(3)])
+				for k := range h {
+					h[k] = "0123456789abcdefABCDEF"[r.IntN(22)]
+				}
+				ps = append(ps, Pattern{Text: string(h), Whole: true, ID: i})
+			case 0:
+				a := fmt.Sprintf("%d.%d.%d.%d", r.IntN(12), r.IntN(256), r.IntN(3), r.IntN(256))
+				if _, dup := ipv4[a]; dup {
+					continue
+				}
+				q, _ := quadOf(a)
+				ipv4[a] = append(ipv4[a], i)
+				quads[q] = append(quads[q], i)
+			case 1:
+				ps = append(ps, Pattern{Text: word(4 + r.IntN(8)), Whole: r.IntN(2) == 0, ID: i})
+			case 2:
+				ps = append(ps, Pattern{Text: word(11 + r.IntN(60)), Whole: r.IntN(2) == 0, ID: i})
+			default:
+				ps = append(ps, Pattern{Text: word(19 + r.IntN(12)), Whole: true, ID: i})
+			}
+		}
+		// Plant some patterns, some upper-cased, in the text.
+		b := append([]byte(nil), text...)
+		for i := 0; i < 1+r.IntN(20); i++ {
+			var p string
+			if len(ps) > 0 && r.IntN(3) > 0 {
+				p = ps[r.IntN(len(ps))].Text
+			} else {
+				for a := range ipv4 {
+					p = a
+					break
+				}
+			}
+			if r.IntN(2) == 0 {
+				p = strings.ToUpper(p)
+			}
+			at := 0
+			if len(b) > 0 {
+				at = r.IntN(len(b) + 1)
+			}
+			b = append(b[:at], append([]byte(p+string(alpha[r.IntN(len(alpha))])), b[at:]...)...)
+		}
+		want := reference(ps, ipv4, b)
+		defer func(n int) { scanBlock = n }(scanBlock)
+		scanBlock = 1 + r.IntN(64) // blocks' edges inside the text
+		tx := newText(ps, quads)
+		if tx == nil {
+			if len(want) > 0 {
+				t.Fatalf("no Text for %d patterns", len(ps))
+			}
+			return
+		}
+		got := map[string]bool{}
+		tx.Scan(b, 0, func(id, s, e int) { got[fmt.Sprintf("%d@%d-%d", id, s, e)] = true })
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("whole: got %v\nwant %v\ntext %q\npatterns %+v\nipv4 %v", got, want, b, ps, ipv4)
+		}
+		pieces := map[string]bool{}
+		var tail []byte
+		base, step := 0, 1+int(piece)%997
+		for off := 0; off < len(b); {
+			k := min(step, len(b)-off)
+			buf := append(append([]byte(nil), tail...), b[off:off+k]...)
+			start := base
+			tx.Scan(buf, len(tail), func(id, s, e int) { pieces[fmt.Sprintf("%d@%d-%d", id, start+s, start+e)] = true })
+			keep := min(len(buf), tx.MaxLen()-1)
+			tail = buf[len(buf)-keep:]
+			base = start + len(buf) - keep
+			off += k
+		}
+		// A match found in pieces may end at a piece's edge where the
+		// whole text continues it: the next piece decides. Compare only
+		// what both views can decide: the whole text's matches are found.
+		for k := range want {
+			if !pieces[k] {
+				t.Fatalf("in pieces of %d: missed %s of %v\ntext %q", step, k, want, b)
+			}
+		}
+	})
+}
+
+// BenchmarkCorpus: the 10,000-entry feed over 4 MiB of each file of a
+// make bench corpus (CUSTOS_BENCH_CORPUS=/tmp/custos-bench/corpus-1GiB),
+// by part: the long and mid matchers, IPv4 addresses, all of it.
+func BenchmarkCorpus(b *testing.B) {
+	dir := os.Getenv("CUSTOS_BENCH_CORPUS")
+	if dir == "" {
+		b.Skip("CUSTOS_BENCH_CORPUS is not set")
+	}
+	l, err := Parse(strings.NewReader(feed(10000)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf []byte
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			f, _ := os.Open(p)
+			data, _ := io.ReadAll(io.LimitReader(f, 4<<20))
+			f.Close()
+			buf = append(buf, data...)
+		}
+		return nil
+	})
+	t := l.Text()
+	nop := func(id, s, e int) {}
+	// In 2 MiB chunks, each scanned twice as collect does (compressed,
+	// then scanned while in the cache): the second scan is timed.
+	const chunk = 2 << 20
+	for _, c := range []struct {
+		name string
+		scan func(b []byte)
+	}{
+		{"read", func(b []byte) { bytes.IndexByte(b, 0xfe) }},
+		{"hex", func(b []byte) { t.hex.scan(b, 0, len(b), nop) }},
+		{"long", func(b []byte) { t.long.Scan(b, 0, nop) }},
+		{"ipv4", func(b []byte) { t.scanIPv4(b, 0, len(b), nop) }},
+		{"all", func(b []byte) { t.Scan(b, 0, nop) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(buf)))
+			for i := 0; i < b.N; i++ {
+				for off := 0; off < len(buf); off += chunk {
+					b.StopTimer()
+					p := buf[off:min(len(buf), off+chunk)]
+					bytes.IndexByte(p, 0xfe)
+					b.StartTimer()
+					c.scan(p)
+				}
+			}
+		})
 	}
 }

@@ -13,18 +13,29 @@ type Pattern struct {
 }
 
 // Matcher finds many patterns in text at once, without regard to ASCII
-// case. It looks at every stride-th 4-byte window only (stride is the
-// shortest pattern's length less 3, at most 8): each pattern is filed
-// under the windows at its first stride offsets, so one aligned window of
-// every occurrence is looked at. A 1 Mbit filter keeps the windows no
-// pattern has to a bit test; candidates are compared in full.
+// case. It looks at one window (4 or 8 bytes) every stride bytes only:
+// each pattern files the windows at stride consecutive offsets of its
+// own, so one aligned window of every occurrence is looked at. A filter
+// of two bits in one word keeps the windows no pattern has to one memory
+// access; candidates are compared in full.
 type Matcher struct {
 	pats   []pattern
+	width  int // bytes per window: 8 when every pattern is long enough
 	stride int
 	maxLen int
+	bits   uint // the filter has 1<<bits bits
 	bloom  []uint64
-	head   []uint32 // cands[head[h]:head[h+1]] are the windows hashing to h
+	hshift uint     // a window's bucket is its filter hash >> hshift
+	head   []uint32 // cands[head[h]:head[h+1]] are the windows in bucket h
 	cands  []cand
+	groups map[groupKey][]int32 // the patterns of a shared window (cand.p < 0)
+}
+
+// groupKey is a shared window, its offset in the patterns filing it, and
+// a pattern's first 8 bytes.
+type groupKey struct {
+	w, head uint64
+	off     int32
 }
 
 type pattern struct {
@@ -35,18 +46,29 @@ type pattern struct {
 }
 
 type cand struct {
-	w    uint32 // the window
+	w    uint64 // the window
 	last uint32 // the pattern's last 4 bytes: a second, cheap test
-	p    int32  // pattern index
+	p    int32  // pattern index; -1: the patterns in groups
 	off  int32  // the window's offset in the pattern
 }
 
-// The filter has 4 Mbit (512 KiB): a few percent of windows pass it with
-// 10,000 patterns. Candidates are found through a table of 2^18 buckets
-// (1 MiB), the filter's hash shortened.
+// groupMin is how many patterns filing one window at one offset are told
+// apart by a map rather than one by one.
+const groupMin = 4
+
+// maxStride is the most bytes between windows looked at: each pattern
+// files that many windows. When every pattern has wide8 bytes or more
+// (URLs, paths, most domains) the windows are 8 bytes: fewer of them
+// are shared between patterns or with the text. The filter has about
+// bitsPerWindow bits per window filed (a few percent of the text's pass).
 const (
-	bloomBits = 22
-	headBits  = 18
+	maxStride = 16
+	wide8     = maxStride + 7
+	maxBits   = 22 // the filter: 512 KiB at most
+	// digitCost is what filing a window of digits only costs, counted
+	// as patterns sharing it: about what a number-heavy log makes of it.
+	digitCost     = 64
+	bitsPerWindow = 16
 )
 
 func fold(c byte) byte {
@@ -69,17 +91,47 @@ func window(b []byte) uint32 {
 	return w | upper>>2
 }
 
-func hash(w uint32) uint32 { return (w * 0x9E3779B1) >> (32 - bloomBits) }
+// key8 and key4 are the 8 or 4 bytes at b as one word for the filter and
+// the candidates, made case-blind the cheap way: bit 5 set in every byte
+// folds A-Z onto a-z (and a few other bytes onto others, which the full
+// comparison of a candidate tells apart).
+func key8(b []byte) uint64 { return binary.LittleEndian.Uint64(b) | 0x2020202020202020 }
 
-// hash2 is the filter's second hash: a window passes only when both its
-// bits are set (a repetitive log's common windows would otherwise hit
-// one false bit on every line).
-func hash2(w uint32) uint32 { return (w * 0x85EBCA77) >> (32 - bloomBits) }
+func key4(b []byte) uint64 { return uint64(binary.LittleEndian.Uint32(b) | 0x20202020) }
+
+func (m *Matcher) windowAt(b []byte) uint64 {
+	if m.width == 8 {
+		return key8(b)
+	}
+	return key4(b)
+}
+
+// hash is a window's place in the filter (its top m.bits bits, after a
+// shift and a multiplication mix every byte into them) and the two bits
+// of the word there that it sets (from bits in the middle).
+func (m *Matcher) hash(w uint64) (h uint32, word uint64) {
+	x := mix(w)
+	return uint32(x >> (64 - m.bits)), 1<<(x>>20&63) | 1<<(x>>26&63)
+}
+
+func mix(w uint64) uint64 { return (w ^ w>>29) * 0x9E3779B97F4A7C15 }
+
+// digits reports whether a window is digits only (as timestamps, ids and
+// sizes in a log are): such windows are filed only where a pattern has
+// no others (digitCost).
+func digits(b []byte) bool {
+	for _, c := range b {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
 
 // NewMatcher builds a matcher; nil when there is nothing to look for.
 // Patterns shorter than 4 bytes are ignored (Parse refuses them).
 func NewMatcher(ps []Pattern) *Matcher {
-	m := &Matcher{stride: 8, bloom: make([]uint64, 1<<bloomBits/64)}
+	m := &Matcher{stride: maxStride, width: 8}
 	for _, p := range ps {
 		if len(p.Text) < 4 {
 			continue
@@ -89,59 +141,120 @@ func NewMatcher(ps []Pattern) *Matcher {
 			t[i] = fold(p.Text[i])
 		}
 		m.pats = append(m.pats, pattern{text: t, whole: p.Whole, id: p.ID})
-		m.stride = min(m.stride, len(t)-3)
+		if len(t) < wide8 {
+			m.width = 4
+		}
 		m.maxLen = max(m.maxLen, len(t))
 	}
 	if len(m.pats) == 0 {
 		return nil
 	}
-	// Each pattern files the stride windows, among its own, that the
-	// fewest patterns share: a window many patterns hold (".exa" of a
-	// thousand domains) would send every occurrence of it in the text to
-	// a long list of candidates.
-	shared := map[uint32]int{}
 	for _, p := range m.pats {
-		for off := 0; off+4 <= len(p.text); off++ {
-			shared[window(p.text[off:])]++
+		m.stride = min(m.stride, len(p.text)-m.width+1)
+	}
+	// Each pattern files the stride windows, among its own, that the
+	// fewest patterns share and that are not all digits: a window many
+	// patterns hold (".exa" of a thousand domains) would send every
+	// occurrence of it in the text to a long list of candidates.
+	shared := map[uint64]int{}
+	for _, p := range m.pats {
+		for off := 0; off+m.width <= len(p.text); off++ {
+			shared[m.windowAt(p.text[off:])]++
 		}
 	}
+	var cost []int
 	for i := range m.pats {
 		p := &m.pats[i]
-		best := -1
-		for k := 0; k+m.stride-1+4 <= len(p.text); k++ {
-			cost := 0
-			for off := k; off < k+m.stride; off++ {
-				cost += shared[window(p.text[off:])]
+		cost = cost[:0]
+		for off := 0; off+m.width <= len(p.text); off++ {
+			c := shared[m.windowAt(p.text[off:])]
+			if digits(p.text[off : off+m.width]) {
+				c += digitCost
 			}
-			if best < 0 || cost < best {
-				best, p.anchor = cost, k
+			cost = append(cost, c)
+		}
+		// The cheapest run of stride windows.
+		sum := 0
+		for off := 0; off < m.stride; off++ {
+			sum += cost[off]
+		}
+		best := sum
+		for k := 1; k+m.stride <= len(cost); k++ {
+			sum += cost[k+m.stride-1] - cost[k-1]
+			if sum < best {
+				best, p.anchor = sum, k
 			}
 		}
 	}
-	// Candidates in one flat array sorted by hash, found through head:
-	// no map lookup on the hot path.
-	count := make([]uint32, 1<<headBits+1)
-	for _, p := range m.pats {
+	// The windows filed. Where many patterns file one window at one
+	// offset (".example" of a thousand domains of one shape), they are
+	// one candidate, told apart by their first 8 bytes through a map: a
+	// common window in the text then costs one lookup, not a thousand
+	// comparisons.
+	type filing struct {
+		w   uint64
+		off int32
+	}
+	byFiling := map[filing][]int32{}
+	var order []filing
+	minLen := m.maxLen
+	for i, p := range m.pats {
+		minLen = min(minLen, len(p.text))
 		for off := p.anchor; off < p.anchor+m.stride; off++ {
-			w := window(p.text[off:])
-			h, h2 := hash(w), hash2(w)
-			count[h>>(bloomBits-headBits)+1]++
-			m.bloom[h>>6] |= 1 << (h & 63)
-			m.bloom[h2>>6] |= 1 << (h2 & 63)
+			f := filing{m.windowAt(p.text[off:]), int32(off)}
+			if byFiling[f] == nil {
+				order = append(order, f)
+			}
+			byFiling[f] = append(byFiling[f], int32(i))
 		}
+	}
+	var cands []cand
+	for _, f := range order {
+		ps := byFiling[f]
+		if len(ps) < groupMin || minLen < 8 {
+			for _, i := range ps {
+				t := m.pats[i].text
+				cands = append(cands, cand{f.w, window(t[len(t)-4:]), i, f.off})
+			}
+			continue
+		}
+		if m.groups == nil {
+			m.groups = map[groupKey][]int32{}
+		}
+		for _, i := range ps {
+			k := groupKey{f.w, key8(m.pats[i].text), f.off}
+			m.groups[k] = append(m.groups[k], i)
+		}
+		cands = append(cands, cand{f.w, 0, -1, f.off})
+	}
+	// The filter: about bitsPerWindow bits per window filed, two set in
+	// one word.
+	m.bits = 12
+	for m.bits < maxBits && 1<<m.bits < len(cands)*bitsPerWindow {
+		m.bits++
+	}
+	m.bloom = make([]uint64, 1<<(m.bits-6))
+	// Candidates in one flat array sorted by bucket (about one window
+	// each), found through head: no map lookup on the hot path.
+	m.hshift = 6
+	for m.hshift > 0 && 1<<(m.bits-m.hshift) < len(cands) {
+		m.hshift--
+	}
+	count := make([]uint32, 1<<(m.bits-m.hshift)+1)
+	for _, c := range cands {
+		h, bits := m.hash(c.w)
+		count[h>>m.hshift+1]++
+		m.bloom[h>>6] |= bits
 	}
 	for i := 1; i < len(count); i++ {
 		count[i] += count[i-1]
 	}
 	m.head = append([]uint32(nil), count...)
-	m.cands = make([]cand, count[len(count)-1])
-	for i, p := range m.pats {
-		for off := p.anchor; off < p.anchor+m.stride; off++ {
-			w := window(p.text[off:])
-			h := hash(w) >> (bloomBits - headBits)
-			m.cands[count[h]] = cand{w, window(p.text[len(p.text)-4:]), int32(i), int32(off)}
-			count[h]++
-		}
+	m.cands = make([]cand, len(cands))
+	for _, c := range cands {
+		h, _ := m.hash(c.w)
+		m.cands[count[h>>m.hshift]] = c
+		count[h>>m.hshift]++
 	}
 	return m
 }
@@ -159,6 +272,12 @@ func (m *Matcher) MaxLen() int {
 // from (matches before it were found in an earlier call over the same
 // bytes).
 func (m *Matcher) Scan(b []byte, from int, fn func(id, start, end int)) {
+	m.scan(b, from, len(b), fn)
+}
+
+// scan is Scan of the matches ending in (from, to]; the bytes of b past
+// to are context (whether a match stands alone).
+func (m *Matcher) scan(b []byte, from, to int, fn func(id, start, end int)) {
 	if m == nil {
 		return
 	}
@@ -166,32 +285,62 @@ func (m *Matcher) Scan(b []byte, from int, fn func(id, start, end int)) {
 	// start the windows early enough to see one ending past from.
 	first := max(0, from-m.maxLen+1)
 	first -= first % m.stride
-	for i := first; i+4 <= len(b); i += m.stride {
-		w := window(b[i:])
-		h := hash(w)
-		if m.bloom[h>>6]&(1<<(h&63)) == 0 {
-			continue
+	// The fields the loop uses, in locals: it runs once per window.
+	bloom, shift, stride := m.bloom, 64-(m.bits-6), m.stride
+	if m.width == 8 {
+		for i := first; i < to && i+8 <= len(b); i += stride {
+			w := key8(b[i:])
+			x := mix(w)
+			bits := uint64(1)<<(x>>20&63) | uint64(1)<<(x>>26&63)
+			if bloom[x>>shift]&bits == bits {
+				m.check(b, from, to, i, w, uint32(x>>(64-m.bits)), fn)
+			}
 		}
-		if h2 := hash2(w); m.bloom[h2>>6]&(1<<(h2&63)) == 0 {
-			continue
-		}
-		hb := h >> (bloomBits - headBits)
-		for _, c := range m.cands[m.head[hb]:m.head[hb+1]] {
-			if c.w != w {
-				continue
-			}
-			p := &m.pats[c.p]
-			s := i - int(c.off)
-			e := s + len(p.text)
-			if s < 0 || e > len(b) || e <= from || window(b[e-4:]) != c.last || !equalFold(b[s:e], p.text) {
-				continue
-			}
-			if p.whole && !(alone(b, s-1) && alone(b, e) && !(e < len(b) && b[e] == '.' && e+1 < len(b) && !alone(b, e+1))) {
-				continue
-			}
-			fn(p.id, s, e)
+		return
+	}
+	for i := first; i < to && i+4 <= len(b); i += stride {
+		w := key4(b[i:])
+		x := mix(w)
+		bits := uint64(1)<<(x>>20&63) | uint64(1)<<(x>>26&63)
+		if bloom[x>>shift]&bits == bits {
+			m.check(b, from, to, i, w, uint32(x>>(64-m.bits)), fn)
 		}
 	}
+}
+
+// check compares the candidates of the window w at b[i:] in full.
+func (m *Matcher) check(b []byte, from, to, i int, w uint64, h uint32, fn func(id, start, end int)) {
+	hb := h >> m.hshift
+	for _, c := range m.cands[m.head[hb]:m.head[hb+1]] {
+		if c.w != w {
+			continue
+		}
+		if c.p >= 0 {
+			m.compare(b, from, to, int(c.p), i-int(c.off), c.last, fn)
+			continue
+		}
+		s := i - int(c.off)
+		if s < 0 || s+8 > len(b) {
+			continue
+		}
+		for _, p := range m.groups[groupKey{w, key8(b[s:]), c.off}] {
+			t := m.pats[p].text
+			m.compare(b, from, to, int(p), s, window(t[len(t)-4:]), fn)
+		}
+	}
+}
+
+// compare reports pattern p if it is at b[s:].
+func (m *Matcher) compare(b []byte, from, to, pi, s int, last uint32, fn func(id, start, end int)) {
+	p := &m.pats[pi]
+	e := s + len(p.text)
+	if s < 0 || e > to || e <= from || window(b[e-4:]) != last || !equalFold(b[s:e], p.text) {
+		return
+	}
+	if p.whole && !(alone(b, s-1) && alone(b, e) && !(e < len(b) && b[e] == '.' && e+1 < len(b) && !alone(b, e+1))) {
+		return
+	}
+	fn(p.id, s, e)
 }
 
 func equalFold(b, lower []byte) bool {

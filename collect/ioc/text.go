@@ -5,17 +5,22 @@ import (
 	"net/netip"
 )
 
-// Text looks for a list's indicators in text. Patterns of 11 bytes or more
-// (hashes, most domains and strings) go to a matcher that looks at every
-// 8th window; IPv4 addresses, which are short and made of the digits and
-// dots a log is full of, are found from their dots (bytes.IndexByte runs
-// at memory speed) and looked up whole; what short text is left goes to a
-// matcher of its own, slower, and only when the list has some.
+// Text looks for a list's indicators in text. Hashes (whole hex patterns
+// of 32 bytes or more) are found as runs of hex (hexRuns). Other patterns
+// go to matchers by length, as the stride a matcher may take is set by
+// its shortest pattern: those of 23 bytes or more (URLs, paths, many
+// domains) to one looking at an 8-byte window every 16 bytes, those of 11
+// to 22 to one looking at a 4-byte window every 8 to 16, shorter ones to
+// one of their own, slower. IPv4 addresses, short and made of the digits
+// and dots a log is full of, are found from their dots and looked up
+// whole.
 type Text struct {
-	long, short *Matcher
-	ipv4        map[[4]byte][]int
-	quads       []uint64 // a filter of the addresses' hashes, before the map
-	maxLen      int
+	hex              *hexRuns
+	long, mid, short *Matcher
+	ipv4             map[[4]byte][]int
+	quads            []uint64 // a filter of the addresses' hashes, before the map
+	pairs            []uint64 // the addresses' first two bytes, a bit each
+	maxLen           int
 }
 
 func quadBit(q [4]byte) uint32 {
@@ -23,23 +28,31 @@ func quadBit(q [4]byte) uint32 {
 }
 
 func newText(ps []Pattern, ipv4 map[[4]byte][]int) *Text {
-	var long, short []Pattern
+	var hexes, long, mid, short []Pattern
 	t := &Text{ipv4: ipv4, maxLen: 15}
 	for _, p := range ps {
-		if len(p.Text) >= 11 {
+		switch {
+		case isHexPattern(p):
+			hexes = append(hexes, p)
+		case len(p.Text) >= wide8:
 			long = append(long, p)
-		} else {
+		case len(p.Text) >= 11:
+			mid = append(mid, p)
+		default:
 			short = append(short, p)
 		}
 		t.maxLen = max(t.maxLen, len(p.Text))
 	}
-	t.long, t.short = NewMatcher(long), NewMatcher(short)
+	t.hex = newHexRuns(hexes)
+	t.long, t.mid, t.short = NewMatcher(long), NewMatcher(mid), NewMatcher(short)
 	t.quads = make([]uint64, 1<<16/64)
+	t.pairs = make([]uint64, 1<<16/64)
 	for q := range ipv4 {
 		h := quadBit(q)
 		t.quads[h>>6] |= 1 << (h & 63)
+		t.pairs[int(q[0])<<2|int(q[1])>>6] |= 1 << (q[1] & 63)
 	}
-	if t.long == nil && t.short == nil && len(ipv4) == 0 {
+	if t.hex == nil && t.long == nil && t.mid == nil && t.short == nil && len(ipv4) == 0 {
 		return nil
 	}
 	return t
@@ -49,45 +62,74 @@ func newText(ps []Pattern, ipv4 map[[4]byte][]int) *Text {
 func (t *Text) MaxLen() int { return t.maxLen }
 
 // Scan calls fn(id, start, end) for every match in b ending past from.
+// It goes through b a block at a time, each looked at by every matcher
+// while it is in the cache.
 func (t *Text) Scan(b []byte, from int, fn func(id, start, end int)) {
 	if t == nil {
 		return
 	}
-	t.long.Scan(b, from, fn)
-	t.short.Scan(b, from, fn)
-	if len(t.ipv4) > 0 {
-		t.scanIPv4(b, from, fn)
+	for lo := from; lo < len(b); lo += scanBlock {
+		hi := min(len(b), lo+scanBlock)
+		t.hex.scan(b, lo, hi, fn)
+		t.long.scan(b, lo, hi, fn)
+		t.mid.scan(b, lo, hi, fn)
+		t.short.scan(b, lo, hi, fn)
+		if len(t.ipv4) > 0 {
+			t.scanIPv4(b, lo, hi, fn)
+		}
 	}
 }
+
+// scanBlock is how many bytes Scan looks for everything in at once: a
+// fraction of a second-level cache. (A variable: tests make it small.)
+var scanBlock = 128 << 10
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // scanIPv4 finds dotted quads standing alone (not inside a longer number,
-// version or name) from the dots of b.
-func (t *Text) scanIPv4(b []byte, from int, fn func(id, start, end int)) {
+// version or name) from the dots of b (bytes.IndexByte runs at memory
+// speed). A dot with digits on both sides is taken further only when the
+// numbers around it begin an address of the list (a table of 65,536
+// bits, in the first-level cache): a log's versions, sizes and other
+// addresses mostly stop there.
+func (t *Text) scanIPv4(b []byte, from, to int, fn func(id, start, end int)) {
 	for i := max(0, from-15); i < len(b); {
 		k := bytes.IndexByte(b[i:], '.')
 		if k < 0 {
 			return
 		}
 		d := i + k
-		i = d + 1
+		if d >= to {
+			return
+		}
+		// No dot in the digits and dots that follow begins an address:
+		// each has a dot before its digits. The next dot looked at lies
+		// past them.
+		for i = d + 1; i < len(b) && (isDigit(b[i]) || b[i] == '.'); i++ {
+		}
 		if d == 0 || d+1 >= len(b) || !isDigit(b[d-1]) || !isDigit(b[d+1]) {
 			continue
 		}
-		s := d - 1
-		for s > 0 && d-s < 3 && isDigit(b[s-1]) {
+		s, n1 := d-1, int(b[d-1]-'0')
+		for mul := 10; s > 0 && d-s < 3 && isDigit(b[s-1]); mul *= 10 {
 			s--
+			n1 += int(b[s]-'0') * mul
 		}
 		if s > 0 && (isDigit(b[s-1]) || b[s-1] == '.' || !alone(b, s-1)) {
+			continue
+		}
+		n2 := 0
+		for k := d + 1; k < len(b) && k <= d+3 && isDigit(b[k]); k++ {
+			n2 = n2*10 + int(b[k]-'0')
+		}
+		if n1 > 255 || n2 > 255 || t.pairs[n1<<2|n2>>6]&(1<<(n2&63)) == 0 {
 			continue
 		}
 		a, e, ok := parseQuad(b, s)
 		if !ok {
 			continue
 		}
-		i = max(i, e)
-		if e <= from || !alone(b, e) || (e < len(b) && b[e] == '.' && e+1 < len(b) && (isDigit(b[e+1]) || !alone(b, e+1))) {
+		if e <= from || e > to || !alone(b, e) || (e < len(b) && b[e] == '.' && e+1 < len(b) && (isDigit(b[e+1]) || !alone(b, e+1))) {
 			continue
 		}
 		if h := quadBit(a); t.quads[h>>6]&(1<<(h&63)) == 0 {
