@@ -76,11 +76,13 @@ func (h *hexRuns) scan(b []byte, from, to int, fn func(id, start, end int)) {
 		if !allHex(binary.LittleEndian.Uint64(b[i:])) {
 			continue
 		}
+		// The run, grown no further than a pattern could be long past the
+		// block: a host's file of one endless run costs one pass.
 		s, e := i, i
-		for s > 0 && nameByte(b[s-1]) {
+		for s > 0 && i-s <= 128 && nameByte(b[s-1]) {
 			s--
 		}
-		for e < len(b) && nameByte(b[e]) {
+		for limit := min(len(b), max(to, i+8)+129); e < limit && nameByte(b[e]); {
 			e++
 		}
 		// The next window to look at lies past this run.

@@ -469,3 +469,21 @@ func BenchmarkCorpus(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHostileRuns: text a host could plant to slow the scan down, one
+// endless hex run and one endless dotted number, 2 MiB each as a chunk.
+func BenchmarkHostileRuns(b *testing.B) {
+	l, err := Parse(strings.NewReader(feed(10000)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, unit := range map[string]string{"hex": "a", "dotted": "1.", "domain": ".example"} {
+		buf := bytes.Repeat([]byte(unit), (2<<20)/len(unit))
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(buf)))
+			for i := 0; i < b.N; i++ {
+				l.Text().Scan(buf, 0, func(id, s, e int) {})
+			}
+		})
+	}
+}

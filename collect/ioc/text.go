@@ -104,8 +104,8 @@ func (t *Text) scanIPv4(b []byte, from, to int, fn func(id, start, end int)) {
 		}
 		// No dot in the digits and dots that follow begins an address:
 		// each has a dot before its digits. The next dot looked at lies
-		// past them.
-		for i = d + 1; i < len(b) && (isDigit(b[i]) || b[i] == '.'); i++ {
+		// past them (or past the block).
+		for i = d + 1; i < to && (isDigit(b[i]) || b[i] == '.'); i++ {
 		}
 		if d == 0 || d+1 >= len(b) || !isDigit(b[d-1]) || !isDigit(b[d+1]) {
 			continue
