@@ -71,42 +71,43 @@ func (h *hexRuns) scan(b []byte, from, to int, fn func(id, start, end int)) {
 	}
 	first := max(0, from-h.maxLen+1)
 	first -= first % h.stride
-	var key [128]byte
 	for i := first; i < to && i+8 <= len(b); i += h.stride {
 		if !allHex(binary.LittleEndian.Uint64(b[i:])) {
 			continue
 		}
-		// The run, grown no further than a pattern could be long past the
-		// block: a host's file of one endless run costs one pass.
-		s, e := i, i
-		for s > 0 && i-s <= 128 && nameByte(b[s-1]) {
-			s--
-		}
-		for limit := min(len(b), max(to, i+8)+129); e < limit && nameByte(b[e]); {
-			e++
-		}
 		// The next window to look at lies past this run.
-		for i+h.stride < e {
+		for e := h.run(b, i, from, to, fn); i+h.stride < e; {
 			i += h.stride
 		}
-		n := e - s
-		if n > 128 || !h.has[n] || e <= from || e > to || e < len(b) && b[e] == '.' && e+1 < len(b) && nameByte(b[e+1]) {
-			continue
-		}
-		ok := true
-		for k := 0; k < n; k++ {
-			c := b[s+k]
-			if !isHex(c) {
-				ok = false
-				break
-			}
-			key[k] = c | 0x20 // digits have the bit already
-		}
-		if !ok {
-			continue
-		}
-		for _, id := range h.ids[string(key[:n])] {
-			fn(id, s, e)
-		}
 	}
+}
+
+// run looks up the run of name bytes around the all-hex window at b[i:]
+// and returns where the run ends. The run is grown no further than a
+// pattern could be long past the block: a host's file of one endless run
+// costs one pass.
+func (h *hexRuns) run(b []byte, i, from, to int, fn func(id, start, end int)) int {
+	s, e := i, i
+	for s > 0 && i-s <= 128 && nameByte(b[s-1]) {
+		s--
+	}
+	for limit := min(len(b), max(to, i+8)+129); e < limit && nameByte(b[e]); {
+		e++
+	}
+	n := e - s
+	if n > 128 || !h.has[n] || e <= from || e > to || e < len(b) && b[e] == '.' && e+1 < len(b) && nameByte(b[e+1]) {
+		return e
+	}
+	var key [128]byte
+	for k := 0; k < n; k++ {
+		c := b[s+k]
+		if !isHex(c) {
+			return e
+		}
+		key[k] = c | 0x20 // digits have the bit already
+	}
+	for _, id := range h.ids[string(key[:n])] {
+		fn(id, s, e)
+	}
+	return e
 }

@@ -452,6 +452,7 @@ func BenchmarkCorpus(b *testing.B) {
 		{"read", func(b []byte) { bytes.IndexByte(b, 0xfe) }},
 		{"hex", func(b []byte) { t.hex.scan(b, 0, len(b), nop) }},
 		{"long", func(b []byte) { t.long.Scan(b, 0, nop) }},
+		{"hex+long", func(b []byte) { t.long.scanWithHex(t.hex, b, 0, len(b), nop) }},
 		{"ipv4", func(b []byte) { t.scanIPv4(b, 0, len(b), nop) }},
 		{"all", func(b []byte) { t.Scan(b, 0, nop) }},
 	} {

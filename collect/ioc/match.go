@@ -29,6 +29,7 @@ type Matcher struct {
 	head   []uint32 // cands[head[h]:head[h+1]] are the windows in bucket h
 	cands  []cand
 	groups map[groupKey][]int32 // the patterns of a shared window (cand.p < 0)
+	gbits  []uint64             // a bit per group key, tested before the map
 }
 
 // groupKey is a shared window, its offset in the patterns filing it, and
@@ -37,6 +38,8 @@ type groupKey struct {
 	w, head uint64
 	off     int32
 }
+
+func (k groupKey) hash() uint64 { return mix(k.head^mix(k.w^uint64(k.off))) >> 20 }
 
 type pattern struct {
 	text   []byte // ASCII lower case
@@ -227,6 +230,17 @@ func NewMatcher(ps []Pattern) *Matcher {
 		}
 		cands = append(cands, cand{f.w, 0, -1, f.off})
 	}
+	if len(m.groups) > 0 {
+		n := 1 << 12
+		for n < len(m.groups)*16 && n < 1<<22 {
+			n <<= 1
+		}
+		m.gbits = make([]uint64, n/64)
+		for k := range m.groups {
+			h := k.hash() & uint64(n-1)
+			m.gbits[h>>6] |= 1 << (h & 63)
+		}
+	}
 	// The filter: about bitsPerWindow bits per window filed, two set in
 	// one word.
 	m.bits = 12
@@ -308,6 +322,29 @@ func (m *Matcher) scan(b []byte, from, to int, fn func(id, start, end int)) {
 	}
 }
 
+// scanWithHex is scan of an 8-byte matcher and hexRuns h in one pass:
+// each window is loaded once, looked up in the filter and, outside a run
+// of hex already looked at, tested for hex (h's stride is never shorter
+// than the matcher's, so the matcher's windows serve it too).
+func (m *Matcher) scanWithHex(h *hexRuns, b []byte, from, to int, fn func(id, start, end int)) {
+	first := max(0, from-max(m.maxLen, h.maxLen)+1)
+	first -= first % m.stride
+	bloom, shift, stride := m.bloom, 64-(m.bits-6), m.stride
+	hexNext := 0 // windows before it lie in a run of hex looked up already
+	for i := first; i < to && i+8 <= len(b); i += stride {
+		raw := binary.LittleEndian.Uint64(b[i:])
+		if i >= hexNext && allHex(raw) {
+			hexNext = h.run(b, i, from, to, fn)
+		}
+		w := raw | 0x2020202020202020 // key8
+		x := mix(w)
+		bits := uint64(1)<<(x>>20&63) | uint64(1)<<(x>>26&63)
+		if bloom[x>>shift]&bits == bits {
+			m.check(b, from, to, i, w, uint32(x>>(64-m.bits)), fn)
+		}
+	}
+}
+
 // check compares the candidates of the window w at b[i:] in full.
 func (m *Matcher) check(b []byte, from, to, i int, w uint64, h uint32, fn func(id, start, end int)) {
 	hb := h >> m.hshift
@@ -323,7 +360,11 @@ func (m *Matcher) check(b []byte, from, to, i int, w uint64, h uint32, fn func(i
 		if s < 0 || s+8 > len(b) {
 			continue
 		}
-		for _, p := range m.groups[groupKey{w, key8(b[s:]), c.off}] {
+		k := groupKey{w, key8(b[s:]), c.off}
+		if h := k.hash() & uint64(len(m.gbits)*64-1); m.gbits[h>>6]&(1<<(h&63)) == 0 {
+			continue // a text of shared windows costs a bit test each, not a map lookup
+		}
+		for _, p := range m.groups[k] {
 			t := m.pats[p].text
 			m.compare(b, from, to, int(p), s, window(t[len(t)-4:]), fn)
 		}

@@ -70,8 +70,12 @@ func (t *Text) Scan(b []byte, from int, fn func(id, start, end int)) {
 	}
 	for lo := from; lo < len(b); lo += scanBlock {
 		hi := min(len(b), lo+scanBlock)
-		t.hex.scan(b, lo, hi, fn)
-		t.long.scan(b, lo, hi, fn)
+		if t.hex != nil && t.long != nil && t.long.width == 8 && t.long.stride <= t.hex.stride {
+			t.long.scanWithHex(t.hex, b, lo, hi, fn)
+		} else {
+			t.hex.scan(b, lo, hi, fn)
+			t.long.scan(b, lo, hi, fn)
+		}
 		t.mid.scan(b, lo, hi, fn)
 		t.short.scan(b, lo, hi, fn)
 		if len(t.ipv4) > 0 {
