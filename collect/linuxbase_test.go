@@ -105,6 +105,11 @@ func webHost(t *testing.T) string {
 	put("/etc/ssh/moduli", "moduli\n")
 	put("/var/log/syslog", "syslog\n")
 	put("/run/log/journal/abc/system.journal", "journal")
+	// Containers: Docker's and Podman's own records of each container.
+	put("/etc/docker/daemon.json", `{"log-driver":"json-file"}`+"\n")
+	put("/var/lib/docker/containers/c0ffee/config.v2.json", `{"Config":{"Image":"evil/miner","Cmd":["/xmrig"]}}`)
+	put("/var/lib/docker/containers/c0ffee/hostconfig.json", `{"Binds":["/:/host"],"Privileged":true}`)
+	put("/var/lib/containers/storage/overlay-containers/beef/userdata/config.json", `{"process":{"args":["sh"]}}`)
 	return root
 }
 
@@ -180,6 +185,8 @@ func TestLinuxBaseOnWebHost(t *testing.T) {
 	}
 	must("varnish", "/var/lib/varnish/shop/_.vsm_mgt/_.index", "/var/lib/varnish/shop/_.vsm_child/_.Log.1", "/opt/varnish-logs/ncsa.log")
 	must("logs", "/var/log/syslog", "/run/log/journal/abc/system.journal")
+	must("containers", "/etc/docker/daemon.json", "/var/lib/docker/containers/c0ffee/config.v2.json",
+		"/var/lib/docker/containers/c0ffee/hostconfig.json", "/var/lib/containers/storage/overlay-containers/beef/userdata/config.json")
 
 	// All of /etc, with secrets marked, and shadow masked.
 	must("etc", "/etc/sysctl.d/99-evil.conf", "/etc/passwd", "/etc/ssh/sshd_config")
