@@ -84,7 +84,7 @@ func (p *Pipeline) encoder() (*zstd.Encoder, error) {
 			zstd.WithEncoderLevel(zstd.SpeedFastest),
 			zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
 			zstd.WithWindowSize(frameSize), // frames are compressed alone: a longer window only costs memory
-			zstd.WithZeroFrames(true)) // an empty artifact is still a valid zstd stream
+			zstd.WithZeroFrames(true))      // an empty artifact is still a valid zstd stream
 		if err != nil {
 			return nil, err
 		}

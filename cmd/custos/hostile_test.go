@@ -19,6 +19,7 @@ import (
 
 	"github.com/custos-ir/custos/custody"
 	"github.com/custos-ir/custos/internal/remote"
+	"github.com/custos-ir/custos/internal/testenv"
 	"github.com/custos-ir/custos/storage"
 	"github.com/custos-ir/custos/storage/streamstore"
 )
@@ -182,9 +183,7 @@ func TestIngestNeverAddsToACollection(t *testing.T) {
 // Item 3: custos remote must refuse a stream that is not the answer to
 // its own request: another case, or a replay of an earlier run.
 func TestRemoteRefusesReplayedStream(t *testing.T) {
-	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("ssh-keygen not installed")
-	}
+	testenv.Tool(t, "ssh-keygen", "apt-get install openssh-client")
 	r := newRig(t)
 	other := r.collect(t, "OTHER", "-")
 	replay := filepath.Join(r.dir, "replay.stream")
@@ -248,8 +247,9 @@ esac
 func sshKey(t *testing.T, dir, name string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", p).CombinedOutput(); err != nil {
-		t.Skipf("ssh-keygen: %v %s", err, out)
+	keygen := testenv.Tool(t, "ssh-keygen", "apt-get install openssh-client")
+	if out, err := exec.Command(keygen, "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", p).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
 	}
 	return p
 }
