@@ -196,20 +196,28 @@ func (s *scanner) array(depth int) error {
 		if err := s.value(depth + 1); err != nil {
 			return err
 		}
-		s.space()
-		if s.i >= len(s.b) {
-			return s.errf("unexpected end")
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			return nil
-		default:
-			return s.errf("expected , or ]")
+		if end, err := s.after(']'); end || err != nil {
+			return err
 		}
 	}
+}
+
+// after reads what follows a member of an array or object: a comma
+// (another member comes) or its closing byte (end).
+func (s *scanner) after(closing byte) (end bool, err error) {
+	s.space()
+	if s.i >= len(s.b) {
+		return false, s.errf("unexpected end")
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		return false, nil
+	case closing:
+		s.i++
+		return true, nil
+	}
+	return false, s.errf("expected , or %c", closing)
 }
 
 // object scans an object, refusing a key given twice. Keys are compared
@@ -267,18 +275,8 @@ func (s *scanner) object(depth int) error {
 		if err := s.value(depth + 1); err != nil {
 			return err
 		}
-		s.space()
-		if s.i >= len(s.b) {
-			return s.errf("unexpected end")
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return nil
-		default:
-			return s.errf("expected , or }")
+		if end, err := s.after('}'); end || err != nil {
+			return err
 		}
 	}
 }
