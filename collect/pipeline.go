@@ -190,7 +190,8 @@ func (p *Pipeline) run(ctx, sctx context.Context, seq int, d Description, src So
 	}
 	info.Key = art.Key
 	if info.VersionID != "" || info.Retention != nil || len(info.Tags) > 0 || info.ETag != "" {
-		art.Stored = storedRecord(info)
+		o := ObjectRecord(info)
+		art.Stored = &o
 	}
 	return nil
 }
@@ -278,11 +279,11 @@ func (h *hashWriter) sum() custody.Digest {
 	return d
 }
 
-// storedRecord is what the store confirmed of an artifact's object, as the
-// manifest records it.
-func storedRecord(info storage.ObjectInfo) *custody.Object {
-	o := &custody.Object{Key: info.Key, Size: info.Size, SHA256: custody.Digest(info.SHA256), VersionID: info.VersionID,
-		ETag: info.ETag, Tags: info.Tags, Confirmed: info.Confirmed}
+// ObjectRecord is what a store confirmed of an object, as custody
+// records it (an artifact's "stored", a listing's versions).
+func ObjectRecord(info storage.ObjectInfo) custody.Object {
+	o := custody.Object{Key: info.Key, Size: info.Size, SHA256: custody.Digest(info.SHA256), VersionID: info.VersionID,
+		ETag: info.ETag, Tags: info.Tags, Confirmed: info.Confirmed, Modified: info.Modified, DeleteMarker: info.DeleteMarker}
 	if info.Retention != nil {
 		o.Retention = &custody.Retention{Mode: info.Retention.Mode, Until: info.Retention.Until}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 
+	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/custody"
 	"github.com/custos-ir/custos/storage"
 )
@@ -60,11 +61,11 @@ func (o *objects) Stat(ctx context.Context, key, version string) (custody.Object
 	if err != nil {
 		return custody.Object{}, mapErr(err)
 	}
-	return objectOf(info), nil
+	return collect.ObjectRecord(info), nil
 }
 
 func (o *objects) List(ctx context.Context, prefix string, fn func(custody.Object) error) error {
-	each := func(info storage.ObjectInfo) error { return fn(objectOf(info)) }
+	each := func(info storage.ObjectInfo) error { return fn(collect.ObjectRecord(info)) }
 	if v, ok := o.st.(storage.Versioned); ok {
 		return mapErr(v.ListVersions(ctx, prefix, each))
 	}
@@ -105,16 +106,7 @@ func (w objectWriter) Commit(ctx context.Context, sum custody.Digest) (custody.O
 	if err != nil {
 		return custody.Object{}, mapErr(err)
 	}
-	return objectOf(info), nil
-}
-
-func objectOf(info storage.ObjectInfo) custody.Object {
-	o := custody.Object{Key: info.Key, Size: info.Size, SHA256: custody.Digest(info.SHA256), VersionID: info.VersionID,
-		ETag: info.ETag, Tags: info.Tags, Confirmed: info.Confirmed, Modified: info.Modified, DeleteMarker: info.DeleteMarker}
-	if info.Retention != nil {
-		o.Retention = &custody.Retention{Mode: info.Retention.Mode, Until: info.Retention.Until}
-	}
-	return o
+	return collect.ObjectRecord(info), nil
 }
 
 // mapErr keeps a store's error, its words and all, and makes it custody's
