@@ -13,9 +13,8 @@ rounds=${BENCH_ROUNDS:-3}
 # generated trees would become part of what it measures.
 work=${BENCH_LINUX_DIR:-/var/cache/custos-bench-linux}
 mkdir -p "$work"
-key="$work/bench.key"
-[ -f "$key" ] || ./custos keygen -o "$key" >/dev/null 2>&1
-pub=$(grep -o 'age1[a-z0-9]*' "$key" | head -n 1)
+source scripts/bench-common.sh
+bench_key
 secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || [ $? -eq 3 ]; e=$(date +%s.%N); echo "$e - $s" | bc; }
 for i in $(seq "$rounds"); do
   rm -rf "$work/out-lb"

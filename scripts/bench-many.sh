@@ -18,9 +18,8 @@ if [ ! -f "$tree/.done" ]; then
   go run ./internal/cmd/mkcorpus -size 0 -small "$n" -small-bytes 64 -dir "$tree"
   touch "$tree/.done"
 fi
-key="$work/bench.key"
-[ -f "$key" ] || ./custos keygen -o "$key" >/dev/null 2>&1
-pub=$(grep -o 'age1[a-z0-9]*' "$key" | head -n 1)
+source scripts/bench-common.sh
+bench_key
 profile="$work/many.yaml"
 printf 'name: many\nplatform: linux\nartifacts:\n  - name: tree\n    files: {paths: ["%s/tree/**"]}\n' "$tree" > "$profile"
 

@@ -10,21 +10,13 @@ cd "$(dirname "$0")/.."
 size=${BENCH_REMOTE_SIZE:-512MiB}
 rounds=${BENCH_ROUNDS:-3}
 work=${BENCH_DIR:-${TMPDIR:-/tmp}/custos-bench}
-corpus="$work/corpus-$size"
 mkdir -p "$work"
 for t in age zstd tar /usr/sbin/sshd ssh ssh-keygen /usr/bin/time; do
   command -v "$t" >/dev/null || [ -x "$t" ] || { echo "bench-remote: $t is missing (apt-get install age zstd openssh-server openssh-client time)" >&2; exit 1; }
 done
-if [ ! -f "$corpus/.done" ]; then
-  echo "bench-remote: generating a $size log-like corpus in $corpus"
-  rm -rf "$corpus"
-  go run ./internal/cmd/mkcorpus -size "$size" -dir "$corpus"
-  touch "$corpus/.done"
-fi
-bytes=$(du -sb --exclude=.done "$corpus" | cut -f1)
-key="$work/bench.key"
-[ -f "$key" ] || ./custos keygen -o "$key" >/dev/null 2>&1
-pub=$(grep -o 'age1[a-z0-9]*' "$key" | head -n 1)
+source scripts/bench-common.sh
+bench_corpus "$size" bench-remote
+bench_key
 
 # An sshd of our own on a loopback port, as the tests start one.
 s="$work/sshd"; rm -rf "$s"; mkdir -p "$s"; chmod 755 "$s"

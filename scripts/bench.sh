@@ -12,22 +12,14 @@ cd "$(dirname "$0")/.."
 size=${BENCH_SIZE:-1GiB}
 rounds=${BENCH_ROUNDS:-3}
 work=${BENCH_DIR:-${TMPDIR:-/tmp}/custos-bench}
-corpus="$work/corpus-$size"
 mkdir -p "$work"
 for t in age zstd sha256sum tar /usr/bin/time; do
   command -v "$t" >/dev/null || { echo "bench: $t is missing (apt-get install age zstd time)" >&2; exit 1; }
 done
 
-if [ ! -f "$corpus/.done" ]; then
-  echo "bench: generating a $size log-like corpus in $corpus"
-  rm -rf "$corpus"
-  go run ./internal/cmd/mkcorpus -size "$size" -dir "$corpus"
-  touch "$corpus/.done"
-fi
-bytes=$(du -sb --exclude=.done "$corpus" | cut -f1)
-key="$work/bench.key"
-[ -f "$key" ] || ./custos keygen -o "$key" >/dev/null 2>&1
-pub=$(grep -o 'age1[a-z0-9]*' "$key" | head -n 1)
+source scripts/bench-common.sh
+bench_corpus "$size" bench
+bench_key
 # Warm the page cache so both read from memory alike.
 cat $(find "$corpus" -type f) > /dev/null
 
