@@ -114,10 +114,13 @@ func (m *Matcher) windowAt(b []byte) uint64 {
 // of the word there that it sets (from bits in the middle).
 func (m *Matcher) hash(w uint64) (h uint32, word uint64) {
 	x := mix(w)
-	return uint32(x >> (64 - m.bits)), 1<<(x>>20&63) | 1<<(x>>26&63)
+	return uint32(x >> (64 - m.bits)), wordBits(x)
 }
 
 func mix(w uint64) uint64 { return (w ^ w>>29) * 0x9E3779B97F4A7C15 }
+
+// wordBits are the two bits a mixed window sets in its filter word.
+func wordBits(x uint64) uint64 { return 1<<(x>>20&63) | 1<<(x>>26&63) }
 
 // digits reports whether a window is digits only (as timestamps, ids and
 // sizes in a log are): such windows are filed only where a pattern has
@@ -305,7 +308,7 @@ func (m *Matcher) scan(b []byte, from, to int, fn func(id, start, end int)) {
 		for i := first; i < to && i+8 <= len(b); i += stride {
 			w := key8(b[i:])
 			x := mix(w)
-			bits := uint64(1)<<(x>>20&63) | uint64(1)<<(x>>26&63)
+			bits := wordBits(x)
 			if bloom[x>>shift]&bits == bits {
 				m.check(b, from, to, i, w, uint32(x>>(64-m.bits)), fn)
 			}
@@ -315,7 +318,7 @@ func (m *Matcher) scan(b []byte, from, to int, fn func(id, start, end int)) {
 	for i := first; i < to && i+4 <= len(b); i += stride {
 		w := key4(b[i:])
 		x := mix(w)
-		bits := uint64(1)<<(x>>20&63) | uint64(1)<<(x>>26&63)
+		bits := wordBits(x)
 		if bloom[x>>shift]&bits == bits {
 			m.check(b, from, to, i, w, uint32(x>>(64-m.bits)), fn)
 		}
@@ -338,7 +341,7 @@ func (m *Matcher) scanWithHex(h *hexRuns, b []byte, from, to int, fn func(id, st
 		}
 		w := raw | 0x2020202020202020 // key8
 		x := mix(w)
-		bits := uint64(1)<<(x>>20&63) | uint64(1)<<(x>>26&63)
+		bits := wordBits(x)
 		if bloom[x>>shift]&bits == bits {
 			m.check(b, from, to, i, w, uint32(x>>(64-m.bits)), fn)
 		}
