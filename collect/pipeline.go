@@ -117,6 +117,9 @@ func (p *Pipeline) run(ctx, sctx context.Context, seq int, d Description, src So
 			ow.Abort()
 		}
 	}()
+	files := &filesObject{p: p, ctx: ctx, opts: opts}
+	defer files.abort()
+	art.SpillFiles(files.create)
 
 	// age writes its header a line at a time: batch writes before the store
 	// (fewer syscalls, fewer stream frames, fewer tiny S3 buffers).
@@ -153,6 +156,14 @@ func (p *Pipeline) run(ctx, sctx context.Context, seq int, d Description, src So
 	}
 	// Close the chain in order even after an error, so the goroutines end.
 	ferr := frames.Close()
+	// The file records taken are kept whatever became of the rest.
+	if lerr := files.finish(ctx, art); lerr != nil {
+		if cerr == nil {
+			cerr = lerr
+		} else {
+			art.Errors = append(art.Errors, lerr.Error())
+		}
+	}
 	if cerr != nil {
 		return cerr
 	}
@@ -194,6 +205,59 @@ func (p *Pipeline) run(ctx, sctx context.Context, seq int, d Description, src So
 		art.Stored = &o
 	}
 	return nil
+}
+
+// filesObject is where an artifact's file records go once there are more
+// than a manifest should hold (custody.SpillFiles): an object of their
+// own beside the artifact, written as the files are taken.
+type filesObject struct {
+	p    *Pipeline
+	ctx  context.Context
+	opts storage.CreateOptions
+	w    storage.ObjectWriter
+}
+
+func (f *filesObject) create(key string) (io.Writer, error) {
+	w, err := f.p.Store.Create(f.ctx, f.p.Prefix+key, f.opts)
+	if err != nil {
+		return nil, err
+	}
+	f.w = w
+	return w, nil
+}
+
+// finish commits the object, if the records went to one, and records what
+// the store confirmed of it.
+func (f *filesObject) finish(ctx context.Context, art *custody.Artifact) error {
+	spilled, err := art.EndFiles()
+	if !spilled {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("file records not stored: %w", err)
+	}
+	fo := art.FilesObject
+	info, err := f.w.Commit(ctx, storage.Digest(fo.SHA256))
+	if err != nil {
+		art.FilesObject = nil
+		return fmt.Errorf("file records not stored (%d of them): %s: %w", fo.Records, fo.Key, err)
+	}
+	f.w = nil
+	if info.Size != fo.Size {
+		return fmt.Errorf("store: %s holds %d bytes, %d were written", fo.Key, info.Size, fo.Size)
+	}
+	info.Key = fo.Key
+	if info.VersionID != "" || info.Retention != nil || len(info.Tags) > 0 || info.ETag != "" {
+		o := ObjectRecord(info)
+		fo.Stored = &o
+	}
+	return nil
+}
+
+func (f *filesObject) abort() {
+	if f.w != nil {
+		f.w.Abort()
+	}
 }
 
 // runWithTimeout runs an artifact with a deadline. At the deadline the

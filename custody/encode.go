@@ -329,7 +329,7 @@ func (a *Artifact) writeJSON(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if a.FileCount() == 0 {
+	if len(a.Files) == 0 && a.list == nil {
 		_, err := w.Write(h)
 		return err
 	}

@@ -2,8 +2,11 @@ package custody
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"hash"
 	"io"
 	"iter"
 
@@ -32,18 +35,26 @@ var (
 )
 
 // fileList holds file records as compressed JSON chunks: each chunk is
-// records, one per line (a record's JSON holds no raw newline).
+// records, one per line (a record's JSON holds no raw newline). With out
+// set (SpillFiles), the chunks are written there as they are made, each a
+// zstd frame of lines each ending in a newline, and nothing is kept.
 type fileList struct {
 	n, errors int
 	chunks    [][]byte
 	cur, tmp  []byte
+
+	out *digestWriter
+	err error // the first write to out that failed
 }
 
 func (l *fileList) add(f *File) {
-	if len(l.cur) > 0 {
+	if len(l.cur) > 0 && l.out == nil {
 		l.cur = append(l.cur, '\n')
 	}
 	l.cur = f.appendJSON(l.cur)
+	if l.out != nil {
+		l.cur = append(l.cur, '\n')
+	}
 	l.n++
 	if f.Error != "" {
 		l.errors++
@@ -60,8 +71,28 @@ func (l *fileList) seal() {
 	// EncodeAll sizes its output for the worst case: each chunk is kept
 	// in a slice of its own size.
 	l.tmp = listEnc.EncodeAll(l.cur, l.tmp[:0])
-	l.chunks = append(l.chunks, bytes.Clone(l.tmp))
 	l.cur = l.cur[:0]
+	if l.out != nil {
+		if l.err == nil {
+			_, l.err = l.out.Write(l.tmp)
+		}
+		return
+	}
+	l.chunks = append(l.chunks, bytes.Clone(l.tmp))
+}
+
+// digestWriter hashes and counts what it writes.
+type digestWriter struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (d *digestWriter) Write(p []byte) (int, error) {
+	n, err := d.w.Write(p)
+	d.h.Write(p[:n])
+	d.n += int64(n)
+	return n, err
 }
 
 // writeJSON writes the records, comma-separated, to w.
@@ -132,7 +163,8 @@ func (l *fileList) each(fn func(*File) error) error {
 }
 
 // AddFile appends a file record to the artifact: as a value while there
-// are few, compressed past spillAt.
+// are few, compressed past spillAt, and with SpillFiles written to the
+// files object past spillAt.
 func (a *Artifact) AddFile(f File) {
 	if a.list == nil && len(a.Files) < spillAt {
 		a.Files = append(a.Files, f)
@@ -140,6 +172,16 @@ func (a *Artifact) AddFile(f File) {
 	}
 	if a.list == nil {
 		a.list = &fileList{}
+		if a.spill != nil {
+			w, err := a.spill(FilesKey(a.Key))
+			if err == nil && w == nil {
+				err = errors.New("no object")
+			}
+			if err != nil {
+				w = io.Discard
+			}
+			a.list.out, a.list.err = &digestWriter{w: w, h: sha256.New()}, err
+		}
 		for i := range a.Files {
 			a.list.add(&a.Files[i])
 		}
@@ -148,8 +190,44 @@ func (a *Artifact) AddFile(f File) {
 	a.list.add(&f)
 }
 
+// SpillFiles has the artifact write its file records, once there are more
+// than spillAt, to an object of their own as they come instead of keeping
+// them: create is called once, with FilesKey(a.Key), at the first record
+// past spillAt, and EndFiles finishes the object. A tree of a million files
+// then costs the collector the memory of one chunk of records.
+func (a *Artifact) SpillFiles(create func(key string) (io.Writer, error)) { a.spill = create }
+
+// EndFiles writes the records still held to the files object and records
+// it in a.FilesObject (the caller commits the object with its SHA-256 and
+// adds what the store confirmed). spilled is false when no object was
+// made: the records are in the artifact's record. After EndFiles the
+// records are the object's only.
+func (a *Artifact) EndFiles() (spilled bool, err error) {
+	l := a.list
+	if l == nil || l.out == nil {
+		return false, nil
+	}
+	l.seal()
+	if l.err != nil {
+		return true, fmt.Errorf("%d file records: %w", l.n, l.err)
+	}
+	var d Digest
+	l.out.h.Sum(d[:0])
+	a.FilesObject = &FilesObject{Key: FilesKey(a.Key), Records: l.n, Errors: l.errors,
+		Digested: Digested{Size: l.out.n, SHA256: d}}
+	a.list, a.spill = nil, nil
+	return true, nil
+}
+
+// ErrFilesElsewhere is EachFile's answer for records written to the files
+// object: they are read from there (FilesObject), not held.
+var ErrFilesElsewhere = errors.New("the file records are in the artifact's files object")
+
 // AnyFileError reports whether a file record holds an error.
 func (a *Artifact) AnyFileError() bool {
+	if a.FilesObject != nil && a.FilesObject.Errors > 0 {
+		return true
+	}
 	for i := range a.Files {
 		if a.Files[i].Error != "" {
 			return true
@@ -160,6 +238,9 @@ func (a *Artifact) AnyFileError() bool {
 
 // FileCount is how many file records the artifact holds.
 func (a *Artifact) FileCount() int {
+	if a.FilesObject != nil {
+		return a.FilesObject.Records
+	}
 	if a.list != nil {
 		return a.list.n
 	}
@@ -168,7 +249,11 @@ func (a *Artifact) FileCount() int {
 
 // EachFile calls fn with every file record, in order; records kept
 // compressed are decoded one at a time (fn may not keep the pointer).
+// Records written to a files object are not held: ErrFilesElsewhere.
 func (a *Artifact) EachFile(fn func(*File) error) error {
+	if a.FilesObject != nil || a.list != nil && a.list.out != nil {
+		return ErrFilesElsewhere
+	}
 	for i := range a.Files {
 		if err := fn(&a.Files[i]); err != nil {
 			return err
@@ -205,17 +290,32 @@ func (l *limitBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// storedFiles yields the records of regular files stored in the
+// storedOnly yields the records of regular files stored in the
 // artifact's tar, in order, each a copy the caller may keep.
-func (a *Artifact) storedFiles() iter.Seq2[*File, error] {
+func storedOnly(all iter.Seq2[*File, error]) iter.Seq2[*File, error] {
 	return func(yield func(*File, error) bool) {
-		stop := errors.New("stop")
-		err := a.EachFile(func(f *File) error {
+		for f, err := range all {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
 			if !f.Stored || f.Type != "file" {
-				return nil
+				continue
 			}
 			c := *f
 			if !yield(&c, nil) {
+				return
+			}
+		}
+	}
+}
+
+// held yields the file records the artifact holds, in order.
+func (a *Artifact) held() iter.Seq2[*File, error] {
+	return func(yield func(*File, error) bool) {
+		stop := errors.New("stop")
+		err := a.EachFile(func(f *File) error {
+			if !yield(f, nil) {
 				return stop
 			}
 			return nil

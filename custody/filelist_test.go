@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"filippo.io/age"
+	"github.com/klauspost/compress/zstd"
 )
 
 // manyFiles is past spillAt: the records are kept compressed.
@@ -93,5 +95,89 @@ func TestManyFilesCompressed(t *testing.T) {
 	r, _ = Verify(ctx, objs, c.Prefix(), VerifyOptions{Identities: []age.Identity{id}})
 	if !strings.Contains(problems(r), "tar holds srv/www/f000001 é 1.php where the manifest lists srv/www/f000002 é 2.php next") {
 		t.Errorf("out of order not named:\n%s", problems(r))
+	}
+}
+
+// Past spillAt with SpillFiles, the records go to a files object of their
+// own as they come: the manifest names it, SHA256SUMS lists it, zstd -d
+// reads it as JSON lines, and verify reads it as a stream, file by file
+// against the tar; a changed, shortened or missing files object is named.
+func TestManyFilesObject(t *testing.T) {
+	ctx := context.Background()
+	objs := newMem(false)
+	id, _ := age.GenerateX25519Identity()
+	m := header("CASE-F")
+	c, err := Begin(ctx, objs, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := artifactSpill(t, objs, c.Prefix(), 1, "webroot", "tar", id, nil, manyFilesMap(), true)
+	f := a.FilesObject
+	if f == nil || a.list != nil || len(a.Files) != 0 || f.Records != manyFiles || a.FileCount() != manyFiles {
+		t.Fatalf("records not in a files object: %+v, list %v, %d held", f, a.list != nil, len(a.Files))
+	}
+	if f.Key != "artifacts/01-webroot.tar.files.jsonl.zst" {
+		t.Errorf("files object key %s", f.Key)
+	}
+	if _, err := HostKey(f.Key); err != nil {
+		t.Errorf("a host may not send its files object: %v", err)
+	}
+	c.Stored(ctx, a)
+	m.Artifacts = append(m.Artifacts, *a)
+	m.Finished = NewTime(time.Now())
+	m.Status = Status(m)
+	if _, err := c.Seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mb := objs.get(c.Prefix() + ManifestName)
+	if bytes.Contains(mb, []byte(`"path":`)) || !bytes.Contains(mb, []byte(`"files_object"`)) {
+		t.Fatalf("the manifest holds file records or no files object:\n%.2000s", mb)
+	}
+	if sums := string(objs.get(c.Prefix() + SumsName)); !strings.Contains(sums, f.SHA256.String()+"  "+f.Key+"\n") {
+		t.Errorf("SHA256SUMS does not list the files object:\n%s", sums)
+	}
+	raw := objs.get(c.Prefix() + f.Key)
+	zr, _ := zstd.NewReader(bytes.NewReader(raw))
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(plain), "\n"), "\n")
+	if len(lines) != manyFiles || !strings.HasPrefix(lines[17000], `{"path":"/srv/www/`) {
+		t.Fatalf("%d lines, line 17001 %.80s", len(lines), lines[17000])
+	}
+	r, err := Verify(ctx, objs, c.Prefix(), VerifyOptions{Identities: []age.Identity{id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK() || r.Files != manyFiles {
+		t.Fatalf("verify: %d files checked, problems:\n%s", r.Files, problems(r))
+	}
+	back, err := Parse(mb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := back.Marshal(); !bytes.Equal(mb, again) {
+		t.Error("the manifest does not read back to its bytes")
+	}
+
+	// A record changed in the files object, however well-formed, is named;
+	// so are a files object cut short and one that is missing.
+	changed := bytes.Replace(plain, []byte("f017000 é 4.php"), []byte("f017000 é 5.php"), 1)
+	zw, _ := zstd.NewWriter(nil)
+	for name, b := range map[string][]byte{
+		"changed": zw.EncodeAll(changed, nil),
+		"short":   raw[:len(raw)/2],
+	} {
+		objs.set(c.Prefix()+f.Key, b)
+		r, _ = Verify(ctx, objs, c.Prefix(), VerifyOptions{Identities: []age.Identity{id}})
+		if !strings.Contains(problems(r), "artifact webroot: file records: "+f.Key) {
+			t.Errorf("%s files object not named:\n%s", name, problems(r))
+		}
+	}
+	objs.remove(c.Prefix() + f.Key)
+	r, _ = Verify(ctx, objs, c.Prefix(), VerifyOptions{})
+	if !strings.Contains(problems(r), "file records are in "+f.Key+", which is missing") {
+		t.Errorf("missing files object not named:\n%s", problems(r))
 	}
 }

@@ -14,6 +14,7 @@ import (
 //
 //	started.json             written first, before any evidence is read
 //	artifacts/NN-name.fmt.zst.age
+//	artifacts/NN-name.fmt.files.jsonl.zst  the file records of a large artifact
 //	journal/NN-name.fmt.json each stored artifact's record, for resuming
 //	SHA256SUMS               the artifacts, `sha256sum -c` format
 //	manifest.json            the custody record; its exact bytes are signed
@@ -60,6 +61,7 @@ var (
 	collectionIDRE = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$`)
 	unsafeKey      = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 	artifactKeyRE  = regexp.MustCompile(`^artifacts/[0-9]{2,}-[a-z0-9][a-z0-9._-]{0,63}\.[a-z0-9]{1,16}\.zst\.age$`)
+	filesKeyRE     = regexp.MustCompile(`^artifacts/[0-9]{2,}-[a-z0-9][a-z0-9._-]{0,63}\.[a-z0-9]{1,16}\.files\.jsonl\.zst$`)
 )
 
 // ValidCollectionID reports whether id has NewCollectionID's shape.
@@ -85,6 +87,11 @@ func Prefix(caseID, host, id string) string {
 // ArtifactKey is the key of an artifact within its collection.
 func ArtifactKey(seq int, name, format string) string {
 	return fmt.Sprintf("%s%02d-%s.%s.zst.age", ArtifactDir, seq, name, format)
+}
+
+// FilesKey is where the file records of a large artifact go (FilesObject).
+func FilesKey(artifactKey string) string {
+	return strings.TrimSuffix(artifactKey, ".zst.age") + ".files.jsonl.zst"
 }
 
 // JournalKey is where an artifact's record is journaled.
@@ -123,7 +130,7 @@ func HostKey(rel string) (max int64, err error) {
 		return maxSmall, nil
 	case rel == LogKey(1, EventCollected):
 		return maxRecord, nil
-	case artifactKeyRE.MatchString(rel):
+	case artifactKeyRE.MatchString(rel), filesKeyRE.MatchString(rel):
 		return 0, nil
 	}
 	return 0, fmt.Errorf("%q is not an object a collecting host sends", rel)

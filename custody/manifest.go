@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"time"
 
@@ -221,7 +222,10 @@ type Artifact struct {
 	Plain    Digested  `json:"plaintext"`
 	Cipher   Digested  `json:"ciphertext"`
 	Stored   *Object   `json:"stored,omitempty"`
-	Files    []File    `json:"files,omitempty"`
+	// FilesObject holds the file records of an artifact of more than a
+	// few thousand files, in place of Files.
+	FilesObject *FilesObject `json:"files_object,omitempty"`
+	Files       []File       `json:"files,omitempty"`
 	Errors   []string  `json:"errors,omitempty"`
 	Warnings []string  `json:"warnings,omitempty"`
 	// Hits are where this artifact saw indicators of compromise.
@@ -233,6 +237,19 @@ type Artifact struct {
 
 	sealed *sealed   // see Seal
 	list   *fileList // file records past spillAt, compressed (see AddFile)
+	spill  func(key string) (io.Writer, error)
+}
+
+// FilesObject is an object of an artifact's file records, stored beside
+// it: one JSON record per line, as in "files", zstd-compressed (a frame
+// per chunk of lines), written as the files are taken. Not encrypted,
+// like the manifest that names it: `zstd -dc KEY` reads it.
+type FilesObject struct {
+	Key     string `json:"key"` // relative to the collection prefix
+	Records int    `json:"records"`
+	Errors  int    `json:"errors,omitempty"` // records that hold an error
+	Digested
+	Stored *Object `json:"stored,omitempty"`
 }
 
 // Digested is a byte count and its SHA-256.

@@ -175,6 +175,9 @@ func (f *Form) Errors() []string {
 		if n > 20 {
 			out = append(out, fmt.Sprintf("%s: and %d more files with errors (see the manifest)", a.Name, n-20))
 		}
+		if f := a.FilesObject; f != nil && f.Errors > 0 {
+			out = append(out, fmt.Sprintf("%s: %d files with errors (their records are in %s: zstd -dc it)", a.Name, f.Errors, f.Key))
+		}
 	}
 	return out
 }

@@ -88,6 +88,11 @@ func FindInterrupted(ctx context.Context, objs Objects) (*Interrupted, error) {
 		if err != nil || info.Size != a.Cipher.Size {
 			continue
 		}
+		if f := a.FilesObject; f != nil {
+			if info, err := objs.Stat(ctx, in.Prefix+f.Key, ""); err != nil || info.Size != f.Size || f.Key != FilesKey(a.Key) {
+				continue
+			}
+		}
 		in.Kept = append(in.Kept, *a)
 		in.journal[strings.TrimPrefix(k, in.Prefix)] = sum
 	}

@@ -286,7 +286,18 @@ func newHostFixture(t testing.TB, objs *memObjects, caseID, host string) *fixtur
 // and encrypted to id, and returns its record.
 func artifact(t testing.TB, objs Objects, prefix string, seq int, name, format string, id *age.X25519Identity, plain []byte, files map[string]string) *Artifact {
 	t.Helper()
+	return artifactSpill(t, objs, prefix, seq, name, format, id, plain, files, false)
+}
+
+// artifactSpill is artifact, its file records past spillAt written to a
+// files object (SpillFiles) with spill.
+func artifactSpill(t testing.TB, objs Objects, prefix string, seq int, name, format string, id *age.X25519Identity, plain []byte, files map[string]string, spill bool) *Artifact {
+	t.Helper()
 	a := &Artifact{Name: name, Kind: "files", Format: format, Status: StatusOK, Started: time.Now().UTC(), Key: ArtifactKey(seq, name, format)}
+	var records bytes.Buffer
+	if spill {
+		a.SpillFiles(func(string) (io.Writer, error) { return &records, nil })
+	}
 	if files != nil {
 		var tb bytes.Buffer
 		tw := tar.NewWriter(&tb)
@@ -325,6 +336,18 @@ func artifact(t testing.TB, objs Objects, prefix string, seq int, name, format s
 	if o.VersionID != "" {
 		o.Key = a.Key
 		a.Stored = &o
+	}
+	if spilled, err := a.EndFiles(); err != nil {
+		t.Fatal(err)
+	} else if spilled {
+		fo, err := put(context.Background(), objs, prefix+a.FilesObject.Key, name, records.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fo.VersionID != "" {
+			fo.Key = a.FilesObject.Key
+			a.FilesObject.Stored = &fo
+		}
 	}
 	return a
 }

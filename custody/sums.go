@@ -13,6 +13,9 @@ func Sums(m *Manifest) []byte {
 		if a.IsStored() {
 			fmt.Fprintf(&b, "%s  %s\n", a.Cipher.SHA256, a.Key)
 		}
+		if f := a.FilesObject; f != nil {
+			fmt.Fprintf(&b, "%s  %s\n", f.SHA256, f.Key)
+		}
 	}
 	return b.Bytes()
 }

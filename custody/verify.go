@@ -142,7 +142,11 @@ func Verify(ctx context.Context, objs Objects, prefix string, o VerifyOptions) (
 	r.checkJournal(ctx, objs)
 	r.checkSession()
 	for i := range m.Artifacts {
-		if a := &m.Artifacts[i]; a.IsStored() {
+		a := &m.Artifacts[i]
+		if a.FilesObject != nil {
+			r.verifyFiles(ctx, objs, a)
+		}
+		if a.IsStored() {
 			r.verifyArtifact(ctx, objs, a, o)
 		}
 	}
@@ -333,6 +337,16 @@ func (r *Report) checkSums(ctx context.Context, objs Objects) {
 			r.add(SumsName, "lists %s with a different sha256", a.Key)
 		}
 		delete(sums, a.Key)
+	}
+	for _, a := range m.Artifacts {
+		if f := a.FilesObject; f != nil {
+			if d, ok := sums[f.Key]; !ok {
+				r.add(SumsName, "does not list %s", f.Key)
+			} else if d != f.SHA256 {
+				r.add(SumsName, "lists %s with a different sha256", f.Key)
+			}
+			delete(sums, f.Key)
+		}
 	}
 	for _, k := range sortedKeys(sums) {
 		r.add(SumsName, "lists %s, which the manifest does not", k)

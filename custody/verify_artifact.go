@@ -41,7 +41,7 @@ func (r *Report) verifyArtifact(ctx context.Context, objs Objects, a *Artifact, 
 		if info, err := objs.Stat(ctx, r.Prefix+a.Key, v); err != nil {
 			r.add(thing, "cannot stat %s: %v", a.Key, err)
 		} else {
-			checkRetention(thing, a, info, r)
+			checkRetention(thing, a.Stored, info, r)
 		}
 	}
 	if sum, ok := o.Arrived[a.Key]; ok && len(o.Identities) == 0 {
@@ -62,7 +62,7 @@ func (r *Report) verifyArtifact(ctx context.Context, objs Objects, a *Artifact, 
 	ch := sha256.New()
 	src := &iox.CountingReader{R: io.TeeReader(rc, ch)}
 	if len(o.Identities) > 0 {
-		verifyPlain(a, src, o.Identities, thing, r)
+		verifyPlain(a, src, r.records(ctx, objs, a), o.Identities, thing, r)
 	}
 	// Whatever decryption left unread (all of it without identities, or
 	// after a decryption error) is hashed here.
@@ -78,11 +78,11 @@ func (r *Report) verifyArtifact(ctx context.Context, objs Objects, a *Artifact, 
 	}
 }
 
-func checkRetention(thing string, a *Artifact, info Object, r *Report) {
-	if a.Stored == nil || a.Stored.Retention == nil {
+func checkRetention(thing string, rec *Object, info Object, r *Report) {
+	if rec == nil || rec.Retention == nil {
 		return
 	}
-	want := a.Stored.Retention
+	want := rec.Retention
 	if info.Retention == nil {
 		r.add(thing, "the manifest records %s retention until %s, the store reports none", want.Mode, want.Until.Format("2006-01-02"))
 		return
@@ -97,7 +97,7 @@ func checkRetention(thing string, a *Artifact, info Object, r *Report) {
 
 // verifyPlain decrypts and decompresses src, checks the plaintext SHA-256
 // and for tar artifacts each stored file's SHA-256.
-func verifyPlain(a *Artifact, src io.Reader, ids []age.Identity, thing string, r *Report) {
+func verifyPlain(a *Artifact, src io.Reader, files iter.Seq2[*File, error], ids []age.Identity, thing string, r *Report) {
 	dr, err := age.Decrypt(src, ids...)
 	if err != nil {
 		r.add(thing, "cannot decrypt: %v", err)
@@ -112,7 +112,7 @@ func verifyPlain(a *Artifact, src io.Reader, ids []age.Identity, thing string, r
 	ph := sha256.New()
 	cr := &iox.CountingReader{R: io.TeeReader(zr, ph)}
 	if a.Format == "tar" {
-		verifyTar(a, cr, thing, r)
+		verifyTar(storedOnly(files), cr, thing, r)
 	}
 	if _, err := io.Copy(io.Discard, cr); err != nil {
 		r.add(thing, "decrypt/decompress: %v", err)
@@ -139,8 +139,8 @@ func verifyPlain(a *Artifact, src io.Reader, ids []age.Identity, thing string, r
 // writes a record as it writes the file), so the two are read in step and
 // nothing is held per file: a tar of a million files verifies in the
 // memory of one.
-func verifyTar(a *Artifact, src io.Reader, thing string, r *Report) {
-	next, stop := iter.Pull2(a.storedFiles())
+func verifyTar(stored iter.Seq2[*File, error], src io.Reader, thing string, r *Report) {
+	next, stop := iter.Pull2(stored)
 	defer stop()
 	want, name, ok := nextStored(next, thing, r)
 	tr := tar.NewReader(src)

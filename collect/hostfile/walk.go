@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io/fs"
+	"math/bits"
 	"path"
 	"path/filepath"
 	"strings"
@@ -39,30 +40,78 @@ type WalkOptions struct {
 // Visited remembers what walks reported.
 type Visited struct {
 	trees   map[fileID]bool // directories whose tree was walked
-	paths   pathSet         // entries reported
+	paths   *pathSet        // entries reported
 	through map[throughKey]bool
 }
 
-// pathSet holds paths as 128 bits of two randomly seeded hashes, a fifth of
-// the memory of the paths themselves; a collision (about 1 in 10^26 for a
-// million paths, and unforgeable without the seeds) would drop an entry.
+// pathSet holds paths as 128 bits of two randomly seeded hashes; a
+// collision (about 1 in 10^25 for a million paths, and unforgeable without
+// the seeds) would drop an entry. The keys are in an open-addressed table
+// of its own, 16 bytes a slot and at most 7/8 full, in segments that each
+// grow by half when full: 18 to 28 bytes a path, where a Go map of the same
+// keys takes 56 (a tree of a million files is its largest cost to collect).
 type pathSet struct {
 	seeds [2]maphash.Seed
-	m     map[[2]uint64]struct{}
+	segs  [256]pathSegment
+}
+
+type pathSegment struct {
+	slots [][2]uint64 // a zero first word is a free slot
+	n     int
 }
 
 func (s *pathSet) key(p string) [2]uint64 {
-	return [2]uint64{maphash.String(s.seeds[0], p), maphash.String(s.seeds[1], p)}
+	// The first word is never zero: a zero marks a free slot.
+	return [2]uint64{maphash.String(s.seeds[0], p) | 1, maphash.String(s.seeds[1], p)}
 }
 
 // add reports whether p was not in the set.
 func (s *pathSet) add(p string) bool {
 	k := s.key(p)
-	if _, ok := s.m[k]; ok {
-		return false
+	g := &s.segs[k[0]>>56]
+	if g.n >= len(g.slots)/8*7 {
+		g.grow()
 	}
-	s.m[k] = struct{}{}
-	return true
+	for i := g.home(k); ; i = g.next(i) {
+		switch g.slots[i][0] {
+		case 0:
+			g.slots[i] = k
+			g.n++
+			return true
+		case k[0]:
+			if g.slots[i][1] == k[1] {
+				return false
+			}
+		}
+	}
+}
+
+// home is where k's probe starts: the second word scaled to the table.
+func (g *pathSegment) home(k [2]uint64) int {
+	hi, _ := bits.Mul64(k[1], uint64(len(g.slots)))
+	return int(hi)
+}
+
+func (g *pathSegment) next(i int) int {
+	if i++; i == len(g.slots) {
+		return 0
+	}
+	return i
+}
+
+func (g *pathSegment) grow() {
+	old := g.slots
+	g.slots = make([][2]uint64, max(16, len(old)+len(old)/2))
+	for _, k := range old {
+		if k[0] == 0 {
+			continue
+		}
+		i := g.home(k)
+		for g.slots[i][0] != 0 {
+			i = g.next(i)
+		}
+		g.slots[i] = k
+	}
 }
 
 // throughKey is a directory entered with the rest of a pattern to match
@@ -75,7 +124,7 @@ type throughKey struct {
 // NewVisited returns an empty record of what was walked.
 func NewVisited() *Visited {
 	return &Visited{trees: map[fileID]bool{}, through: map[throughKey]bool{},
-		paths: pathSet{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, m: map[[2]uint64]struct{}{}}}
+		paths: &pathSet{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}}
 }
 
 // Link is what a walk learned about a symlink it met.

@@ -1,0 +1,156 @@
+package custody
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/custos-ir/custos/internal/iox"
+	"github.com/custos-ir/custos/internal/jsonx"
+)
+
+// records yields an artifact's file records: those it holds, or those of
+// its files object, read from the place as a stream (one record at a time,
+// whatever their number). Reading the object, it is checked against the
+// record (size, SHA-256, number of records); a difference ends the
+// sequence with an error.
+func (r *Report) records(ctx context.Context, objs Objects, a *Artifact) iter.Seq2[*File, error] {
+	f := a.FilesObject
+	if f == nil {
+		return a.held()
+	}
+	return func(yield func(*File, error) bool) {
+		rc, err := objs.Open(ctx, r.Prefix+f.Key, r.Read[f.Key])
+		if err != nil {
+			yield(nil, fmt.Errorf("cannot read %s: %v", f.Key, err))
+			return
+		}
+		defer rc.Close()
+		err = readFilesObject(rc, f, func(rec *File) bool { return yield(rec, nil) })
+		if err != nil && !errors.Is(err, errStopped) {
+			yield(nil, err)
+		}
+	}
+}
+
+var errStopped = errors.New("stopped")
+
+// readFilesObject calls fn with each record of a files object read from
+// src, strictly (one JSON record per line, each within maxRecord, no key
+// twice, no unknown field), and checks the whole against f.
+func readFilesObject(src io.Reader, f *FilesObject, fn func(*File) bool) error {
+	h := sha256.New()
+	cr := &iox.CountingReader{R: io.TeeReader(src, h)}
+	zr, err := zstd.NewReader(cr, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(8<<20))
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	br := bufio.NewReaderSize(zr, 64<<10)
+	n, errs := 0, 0
+	var line []byte
+	for {
+		line, err = readLine(br, line[:0], maxRecord)
+		if err == io.EOF && len(line) == 0 {
+			break
+		}
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("%s, after %d records: %v", f.Key, n, err)
+		}
+		if err == io.EOF {
+			return fmt.Errorf("%s: record %d does not end in a newline", f.Key, n+1)
+		}
+		var rec File
+		if err := jsonx.Decode(line, &rec, maxRecord); err != nil {
+			return fmt.Errorf("%s: record %d: %v", f.Key, n+1, err)
+		}
+		n++
+		if rec.Error != "" {
+			errs++
+		}
+		if !fn(&rec) {
+			return errStopped
+		}
+	}
+	// What zstd left unread (padding, a frame past the end) is hashed too.
+	if _, err := io.Copy(io.Discard, cr); err != nil {
+		return fmt.Errorf("%s: %v", f.Key, err)
+	}
+	var got Digest
+	h.Sum(got[:0])
+	switch {
+	case cr.N != f.Size:
+		return fmt.Errorf("%s is %d bytes, the manifest records %d", f.Key, cr.N, f.Size)
+	case got != f.SHA256:
+		return fmt.Errorf("%s: sha256 %s, the manifest records %s: the object was changed", f.Key, got, f.SHA256)
+	case n != f.Records:
+		return fmt.Errorf("%s holds %d records, the manifest records %d", f.Key, n, f.Records)
+	case errs != f.Errors:
+		return fmt.Errorf("%s holds %d records with an error, the manifest records %d", f.Key, errs, f.Errors)
+	}
+	return nil
+}
+
+// readLine appends to b the next line of br without its newline; io.EOF
+// with a non-empty b is a last line without one.
+func readLine(br *bufio.Reader, b []byte, max int) ([]byte, error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		b = append(b, chunk...)
+		if len(b) > max+1 {
+			return b, fmt.Errorf("a record longer than %d bytes", max)
+		}
+		switch {
+		case err == nil:
+			return bytes.TrimSuffix(b, []byte{'\n'}), nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		default:
+			return b, err
+		}
+	}
+}
+
+// verifyFiles checks an artifact's files object: there, at the recorded
+// version, locked as recorded where the place keeps locks, and holding
+// what the manifest records (size, SHA-256, records, each well-formed).
+func (r *Report) verifyFiles(ctx context.Context, objs Objects, a *Artifact) {
+	f := a.FilesObject
+	thing := "artifact " + a.Name
+	if !filesKeyRE.MatchString(f.Key) || f.Key != FilesKey(a.Key) && a.Key != "" {
+		r.add(thing, "files object %q is not where this artifact's records go", f.Key)
+		return
+	}
+	recorded := ""
+	if f.Stored != nil {
+		recorded = f.Stored.VersionID
+	}
+	v, ok := r.version(f.Key, recorded)
+	if !ok {
+		r.add(thing, "its %d file records are in %s, which is missing", f.Records, f.Key)
+		return
+	}
+	r.Read[f.Key] = v
+	if rt, ok := objs.(Retainer); ok && rt.Retains() {
+		if info, err := objs.Stat(ctx, r.Prefix+f.Key, v); err != nil {
+			r.add(thing, "cannot stat %s: %v", f.Key, err)
+		} else {
+			checkRetention(thing, f.Stored, info, r)
+		}
+	}
+	r.Objects++
+	r.Bytes += f.Size
+	for _, err := range r.records(ctx, objs, a) {
+		if err != nil {
+			r.add(thing, "file records: %v", err)
+			return
+		}
+	}
+}
