@@ -226,8 +226,8 @@ type Artifact struct {
 	// few thousand files, in place of Files.
 	FilesObject *FilesObject `json:"files_object,omitempty"`
 	Files       []File       `json:"files,omitempty"`
-	Errors   []string  `json:"errors,omitempty"`
-	Warnings []string  `json:"warnings,omitempty"`
+	Errors      []string     `json:"errors,omitempty"`
+	Warnings    []string     `json:"warnings,omitempty"`
 	// Hits are where this artifact saw indicators of compromise.
 	Hits []Hit `json:"hits,omitempty"`
 	// CardLike counts numbers in the plaintext that pass the Luhn check
