@@ -15,8 +15,10 @@ import (
 
 // A tree of a million files is a million file records: held as Go values
 // they take about a kilobyte each. Past spillAt records an artifact keeps
-// them as their JSON, compressed in chunks (a tenth of the size or less),
-// and the manifest and journal are written from the chunks, one at a time.
+// them as their JSON, compressed in chunks (a tenth of the size or less):
+// a collector writes the chunks to the artifact's files object as they are
+// made (SpillFiles) and holds none; a record read back (a manifest of old,
+// a journal) holds them, and writes the manifest from them one at a time.
 
 // spillAt is how many records an artifact holds as values before it keeps
 // them compressed.

@@ -48,6 +48,28 @@ var errStopped = errors.New("stopped")
 func readFilesObject(src io.Reader, f *FilesObject, fn func(*File) bool) error {
 	h := sha256.New()
 	cr := &iox.CountingReader{R: io.TeeReader(src, h)}
+	err := readRecords(cr, f, fn)
+	if errors.Is(err, errStopped) {
+		return err
+	}
+	// What zstd left unread (after damage, padding, a frame past the end)
+	// is hashed too: a changed object is named as changed first.
+	if _, cerr := io.Copy(io.Discard, cr); cerr != nil {
+		return fmt.Errorf("%s: %v", f.Key, cerr)
+	}
+	var got Digest
+	h.Sum(got[:0])
+	switch {
+	case cr.N != f.Size:
+		return fmt.Errorf("%s is %d bytes, the manifest records %d", f.Key, cr.N, f.Size)
+	case got != f.SHA256:
+		return fmt.Errorf("%s: sha256 %s, the manifest records %s: the object was changed", f.Key, got, f.SHA256)
+	}
+	return err
+}
+
+// readRecords reads the records of a files object and checks how many.
+func readRecords(cr io.Reader, f *FilesObject, fn func(*File) bool) error {
 	zr, err := zstd.NewReader(cr, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(8<<20))
 	if err != nil {
 		return err
@@ -79,17 +101,7 @@ func readFilesObject(src io.Reader, f *FilesObject, fn func(*File) bool) error {
 			return errStopped
 		}
 	}
-	// What zstd left unread (padding, a frame past the end) is hashed too.
-	if _, err := io.Copy(io.Discard, cr); err != nil {
-		return fmt.Errorf("%s: %v", f.Key, err)
-	}
-	var got Digest
-	h.Sum(got[:0])
 	switch {
-	case cr.N != f.Size:
-		return fmt.Errorf("%s is %d bytes, the manifest records %d", f.Key, cr.N, f.Size)
-	case got != f.SHA256:
-		return fmt.Errorf("%s: sha256 %s, the manifest records %s: the object was changed", f.Key, got, f.SHA256)
 	case n != f.Records:
 		return fmt.Errorf("%s holds %d records, the manifest records %d", f.Key, n, f.Records)
 	case errs != f.Errors:

@@ -39,8 +39,9 @@ const (
 
 // Bounds on what custody reads of the objects of a collection. Manifests
 // and journal records are read as streams, their file records kept
-// compressed (a manifest of a million files is about 440 MiB, held in
-// about 40): their bound is on the bytes, the memory is bounded anyway.
+// compressed; past a few thousand records an artifact's are in its files
+// object, read as a stream too: the bound is on the bytes, the memory is
+// bounded anyway.
 const (
 	maxManifest = 4 << 30
 	maxJournal  = 4 << 30

@@ -97,6 +97,21 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 				b[off] ^= 1
 				ts.Check(os.WriteFile(p, b, 0o600))
 			},
+			// manyfiles DIR N: write N small files under DIR, 1,000 a directory.
+			"manyfiles": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: manyfiles DIR N")
+				}
+				n, err := strconv.Atoi(args[1])
+				ts.Check(err)
+				for i := range n {
+					d := filepath.Join(ts.MkAbs(args[0]), fmt.Sprintf("d%03d", i/1000))
+					if i%1000 == 0 {
+						ts.Check(os.MkdirAll(d, 0o755))
+					}
+					ts.Check(os.WriteFile(filepath.Join(d, fmt.Sprintf("f%06d.php", i)), []byte(fmt.Sprintln("<?php //", i)), 0o644))
+				}
+			},
 			// glob1 VAR PATTERN: set VAR to the one path matching PATTERN.
 			"glob1": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 2 {
