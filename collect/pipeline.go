@@ -156,7 +156,9 @@ func (p *Pipeline) run(ctx, sctx context.Context, seq int, d Description, src So
 	}
 	// Close the chain in order even after an error, so the goroutines end.
 	ferr := frames.Close()
-	// The file records taken are kept whatever became of the rest.
+	// The file records taken are kept whatever became of the rest, and
+	// before the artifact: records that cannot be stored fail it, rather
+	// than leave a stored artifact nothing describes.
 	if lerr := files.finish(ctx, art); lerr != nil {
 		if cerr == nil {
 			cerr = lerr

@@ -48,7 +48,7 @@ var errStopped = errors.New("stopped")
 func readFilesObject(src io.Reader, f *FilesObject, fn func(*File) bool) error {
 	h := sha256.New()
 	cr := &iox.CountingReader{R: io.TeeReader(src, h)}
-	err := readRecords(cr, f, fn)
+	n, errs, err := readRecords(cr, f.Key, fn)
 	if errors.Is(err, errStopped) {
 		return err
 	}
@@ -64,50 +64,49 @@ func readFilesObject(src io.Reader, f *FilesObject, fn func(*File) bool) error {
 		return fmt.Errorf("%s is %d bytes, the manifest records %d", f.Key, cr.N, f.Size)
 	case got != f.SHA256:
 		return fmt.Errorf("%s: sha256 %s, the manifest records %s: the object was changed", f.Key, got, f.SHA256)
-	}
-	return err
-}
-
-// readRecords reads the records of a files object and checks how many.
-func readRecords(cr io.Reader, f *FilesObject, fn func(*File) bool) error {
-	zr, err := zstd.NewReader(cr, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(8<<20))
-	if err != nil {
+	case err != nil:
 		return err
-	}
-	defer zr.Close()
-	br := bufio.NewReaderSize(zr, 64<<10)
-	n, errs := 0, 0
-	var line []byte
-	for {
-		line, err = readLine(br, line[:0], maxRecord)
-		if err == io.EOF && len(line) == 0 {
-			break
-		}
-		if err != nil && err != io.EOF {
-			return fmt.Errorf("%s, after %d records: %v", f.Key, n, err)
-		}
-		if err == io.EOF {
-			return fmt.Errorf("%s: record %d does not end in a newline", f.Key, n+1)
-		}
-		var rec File
-		if err := jsonx.Decode(line, &rec, maxRecord); err != nil {
-			return fmt.Errorf("%s: record %d: %v", f.Key, n+1, err)
-		}
-		n++
-		if rec.Error != "" {
-			errs++
-		}
-		if !fn(&rec) {
-			return errStopped
-		}
-	}
-	switch {
 	case n != f.Records:
 		return fmt.Errorf("%s holds %d records, the manifest records %d", f.Key, n, f.Records)
 	case errs != f.Errors:
 		return fmt.Errorf("%s holds %d records with an error, the manifest records %d", f.Key, errs, f.Errors)
 	}
 	return nil
+}
+
+// readRecords reads the records of a files object (key), strictly, and
+// counts them and those that hold an error.
+func readRecords(cr io.Reader, key string, fn func(*File) bool) (n, errs int, err error) {
+	zr, err := zstd.NewReader(cr, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(8<<20))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer zr.Close()
+	br := bufio.NewReaderSize(zr, 64<<10)
+	var line []byte
+	for {
+		line, err = readLine(br, line[:0], maxRecord)
+		if err == io.EOF && len(line) == 0 {
+			return n, errs, nil
+		}
+		if err != nil && err != io.EOF {
+			return n, errs, fmt.Errorf("%s, after %d records: %v", key, n, err)
+		}
+		if err == io.EOF {
+			return n, errs, fmt.Errorf("%s: record %d does not end in a newline", key, n+1)
+		}
+		var rec File
+		if err := jsonx.Decode(line, &rec, maxRecord); err != nil {
+			return n, errs, fmt.Errorf("%s: record %d: %v", key, n+1, err)
+		}
+		n++
+		if rec.Error != "" {
+			errs++
+		}
+		if !fn(&rec) {
+			return n, errs, errStopped
+		}
+	}
 }
 
 // readLine appends to b the next line of br without its newline; io.EOF
@@ -165,4 +164,25 @@ func (r *Report) verifyFiles(ctx context.Context, objs Objects, a *Artifact) {
 			return
 		}
 	}
+}
+
+// arrivedFiles describes the files object of artifactKey that arrived
+// whole over a stream without its artifact's note: counted as stored.
+// nil if none arrived or it cannot be read back.
+func (r *Receiver) arrivedFiles(ctx context.Context, artifactKey string) *FilesObject {
+	fk := FilesKey(artifactKey)
+	sum, ok := r.stored[fk]
+	if !ok {
+		return nil
+	}
+	rc, err := r.objs.Open(ctx, r.prefix+fk, "")
+	if err != nil {
+		return nil
+	}
+	defer rc.Close()
+	n, errs, err := readRecords(rc, fk, func(*File) bool { return true })
+	if err != nil {
+		return nil
+	}
+	return &FilesObject{Key: fk, Records: n, Errors: errs, Digested: Digested{Size: r.sizes[fk], SHA256: sum}}
 }

@@ -223,7 +223,7 @@ func (r *Receiver) Finish(ctx context.Context, cut error, who Actor, details map
 		details = map[string]string{}
 	}
 	if _, ok := r.stored[ManifestName]; !ok {
-		m := r.rebuild(cut)
+		m := r.rebuild(ctx, cut)
 		if _, err := seal(ctx, r.objs, r.prefix, m, r.have()); err != nil {
 			return nil, fmt.Errorf("write the manifest of what arrived: %w", err)
 		}
@@ -302,7 +302,7 @@ func (r *Receiver) finishTail(ctx context.Context) error {
 // rebuild describes what arrived from the header and the artifact notes.
 // An artifact whose object did not arrive whole, or arrived other than its
 // note describes, is listed failed.
-func (r *Receiver) rebuild(cut error) *Manifest {
+func (r *Receiver) rebuild(ctx context.Context, cut error) *Manifest {
 	m := *r.header
 	m.Artifacts = nil
 	m.Journal, m.Versions, m.Resumes = nil, nil, nil
@@ -322,9 +322,18 @@ func (r *Receiver) rebuild(cut error) *Manifest {
 				a.Plain, a.Cipher = Digested{}, Digested{}
 			}
 		}
+		if f := a.FilesObject; f != nil {
+			if got, ok := r.stored[f.Key]; !ok || got != f.SHA256 {
+				a.Errors = append(a.Errors, fmt.Sprintf("its %d file records (%s) did not arrive whole over the stream: unknown", f.Records, f.Key))
+				a.FilesObject = nil
+				if a.Status == StatusOK {
+					a.Status = StatusPartial
+				}
+			}
+		}
 		m.Artifacts = append(m.Artifacts, a)
 	}
-	m.Artifacts = append(m.Artifacts, r.unrecorded()...)
+	m.Artifacts = append(m.Artifacts, r.unrecorded(ctx)...)
 	m.StartedSHA256 = nil
 	if d, ok := r.stored[StartedName]; ok {
 		m.StartedSHA256 = &d
@@ -343,10 +352,13 @@ func (r *Receiver) rebuild(cut error) *Manifest {
 // unrecorded lists artifacts whose object arrived whole but whose note did
 // not (the stream was cut between the two): stored, partial, their
 // plaintext digest unknown.
-func (r *Receiver) unrecorded() []Artifact {
+func (r *Receiver) unrecorded(ctx context.Context) []Artifact {
 	noted := map[string]bool{}
 	for _, a := range r.notes {
 		noted[a.Key] = true
+		if a.FilesObject != nil {
+			noted[a.FilesObject.Key] = true
+		}
 	}
 	var out []Artifact
 	for _, rel := range sortedKeys(r.stored) {
@@ -361,9 +373,35 @@ func (r *Receiver) unrecorded() []Artifact {
 			continue
 		}
 		now := time.Now().UTC()
-		out = append(out, Artifact{Name: name, Kind: "unknown", Format: format, Key: rel, Status: StatusPartial,
+		a := Artifact{Name: name, Kind: "unknown", Format: format, Key: rel, Status: StatusPartial,
 			Started: now, Finished: now, Cipher: Digested{Size: r.sizes[rel], SHA256: r.stored[rel]},
-			Errors: []string{"arrived whole, but the host's record of it did not: its plaintext digest and file list are unknown"}})
+			Errors: []string{"arrived whole, but the host's record of it did not: its plaintext digest and file list are unknown"}}
+		if f := r.arrivedFiles(ctx, rel); f != nil {
+			a.FilesObject = f
+			a.Errors[0] = "arrived whole, but the host's record of it did not: its plaintext digest is unknown; its file records arrived in " + f.Key + " and are counted as they arrived"
+		}
+		out = append(out, a)
+	}
+	// File records whose artifact arrived neither whole nor noted (the
+	// stream was cut between the two).
+	for _, rel := range sortedKeys(r.stored) {
+		if !filesKeyRE.MatchString(rel) {
+			continue
+		}
+		ak := strings.TrimSuffix(rel, ".files.jsonl.zst") + ".zst.age"
+		if _, ok := r.stored[ak]; ok || noted[ak] || noted[rel] {
+			continue
+		}
+		f := r.arrivedFiles(ctx, ak)
+		if f == nil {
+			continue
+		}
+		_, rest, _ := strings.Cut(strings.TrimSuffix(ak[len(ArtifactDir):], ".zst.age"), "-")
+		i := strings.LastIndexByte(rest, '.') // the key's shape has one
+		name, format := rest[:i], rest[i+1:]
+		now := time.Now().UTC()
+		out = append(out, Artifact{Name: name, Kind: "unknown", Format: format, Status: StatusFailed, Started: now, Finished: now,
+			FilesObject: f, Errors: []string{"its file records arrived in " + rel + ", counted as they arrived; the artifact itself and the host's record of it did not"}})
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,13 @@ import (
 // hostCollection is what a host sends home: the notes and objects of a
 // collection made on a place that carries notes (keys relative to it).
 func hostCollection(t *testing.T, caseID, session string) (*hostSide, *age.X25519Identity) {
+	t.Helper()
+	return hostCollectionOf(t, caseID, session, false)
+}
+
+// hostCollectionOf is hostCollection, with many a third artifact of more
+// files than spillAt, its records in a files object.
+func hostCollectionOf(t *testing.T, caseID, session string, many bool) (*hostSide, *age.X25519Identity) {
 	t.Helper()
 	ctx := context.Background()
 	h := newHostSide()
@@ -29,6 +37,15 @@ func hostCollection(t *testing.T, caseID, session string) (*hostSide, *age.X2551
 	}
 	for i, name := range []string{"processes", "logs"} {
 		a := artifact(t, h, "", i+1, name, "jsonl", id, []byte(strings.Repeat(name+"\n", 100)), nil)
+		c.Stored(ctx, a)
+		m.Artifacts = append(m.Artifacts, *a)
+	}
+	if many {
+		files := map[string]string{}
+		for i := range spillAt + 10 {
+			files[fmt.Sprintf("/srv/www/f%06d.php", i)] = fmt.Sprint(i)
+		}
+		a := artifactSpill(t, h, "", 3, "webroot", "tar", id, nil, files, true)
 		c.Stored(ctx, a)
 		m.Artifacts = append(m.Artifacts, *a)
 	}
@@ -159,7 +176,13 @@ func TestReceiveRefuses(t *testing.T) {
 // A stream cut at every point: what arrived is described by a manifest in
 // the receiver's prefix, and verifies.
 func TestReceiveCutAnywhere(t *testing.T) {
-	h, id := hostCollection(t, "CUT", "")
+	for _, many := range []bool{false, true} {
+		t.Run(fmt.Sprint("files-object=", many), func(t *testing.T) { receiveCutAnywhere(t, many) })
+	}
+}
+
+func receiveCutAnywhere(t *testing.T, many bool) {
+	h, id := hostCollectionOf(t, "CUT", "", many)
 	for cut := 1; cut < len(h.sent); cut++ {
 		dst := newMem(false)
 		recv := NewReceiver(dst, Request{Case: "CUT"}, ReceiveLimits{})

@@ -326,17 +326,7 @@ func artifactSpill(t testing.TB, objs Objects, prefix string, seq int, name, for
 	zw.Write(plain)
 	zw.Close()
 	aw.Close()
-	o, err := put(context.Background(), objs, prefix+a.Key, name, cb.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Plain = Digested{Size: int64(len(plain)), SHA256: sha256.Sum256(plain)}
-	a.Cipher = Digested{Size: int64(cb.Len()), SHA256: sha256.Sum256(cb.Bytes())}
-	a.Finished = time.Now().UTC()
-	if o.VersionID != "" {
-		o.Key = a.Key
-		a.Stored = &o
-	}
+	// The records first, as a collector writes them.
 	if spilled, err := a.EndFiles(); err != nil {
 		t.Fatal(err)
 	} else if spilled {
@@ -348,6 +338,17 @@ func artifactSpill(t testing.TB, objs Objects, prefix string, seq int, name, for
 			fo.Key = a.FilesObject.Key
 			a.FilesObject.Stored = &fo
 		}
+	}
+	o, err := put(context.Background(), objs, prefix+a.Key, name, cb.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Plain = Digested{Size: int64(len(plain)), SHA256: sha256.Sum256(plain)}
+	a.Cipher = Digested{Size: int64(cb.Len()), SHA256: sha256.Sum256(cb.Bytes())}
+	a.Finished = time.Now().UTC()
+	if o.VersionID != "" {
+		o.Key = a.Key
+		a.Stored = &o
 	}
 	return a
 }
