@@ -206,18 +206,20 @@ func (a *Artifact) SpillFiles(create func(key string) (io.Writer, error)) { a.sp
 // records are the object's only.
 func (a *Artifact) EndFiles() (spilled bool, err error) {
 	l := a.list
+	a.spill = nil
 	if l == nil || l.out == nil {
 		return false, nil
 	}
 	l.seal()
 	if l.err != nil {
+		a.list = nil
 		return true, fmt.Errorf("%d file records: %w", l.n, l.err)
 	}
 	var d Digest
 	l.out.h.Sum(d[:0])
 	a.FilesObject = &FilesObject{Key: FilesKey(a.Key), Records: l.n, Errors: l.errors,
 		Digested: Digested{Size: l.out.n, SHA256: d}}
-	a.list, a.spill = nil, nil
+	a.list = nil
 	return true, nil
 }
 
