@@ -62,29 +62,48 @@ func TestManyFilesGoToTheirObject(t *testing.T) {
 	}
 }
 
-// refusing fails the creation of keys with a suffix.
+// refusing fails the creation, or the commit, of keys with a suffix.
 type refusing struct {
 	storage.Store
-	suffix string
+	create, commit string
 }
 
 func (s refusing) Create(ctx context.Context, key string, o storage.CreateOptions) (storage.ObjectWriter, error) {
-	if strings.HasSuffix(key, s.suffix) {
+	if s.create != "" && strings.HasSuffix(key, s.create) {
 		return nil, fmt.Errorf("disk full")
 	}
-	return s.Store.Create(ctx, key, o)
+	w, err := s.Store.Create(ctx, key, o)
+	if err == nil && s.commit != "" && strings.HasSuffix(key, s.commit) {
+		w = failCommit{w}
+	}
+	return w, err
 }
 
-// A files object the store will not take fails its artifact, loudly, and
-// names why: the records are not silently dropped.
+type failCommit struct{ storage.ObjectWriter }
+
+func (f failCommit) Commit(context.Context, storage.Digest) (storage.ObjectInfo, error) {
+	f.Abort()
+	return storage.ObjectInfo{}, fmt.Errorf("disk full")
+}
+
+// A files object the store will not create costs memory, not records:
+// they are kept in the record, with a warning; one that fails later fails
+// its artifact, loudly, naming why.
 func TestFilesObjectRefused(t *testing.T) {
 	root := manyFilesTree(t, 16500)
 	p, st, _ := newPipeline(t)
-	p.Store = refusing{st, ".files.jsonl.zst"}
+	p.Store = refusing{Store: st, create: ".files.jsonl.zst"}
 	src := &Files{Name: "webroot", Patterns: []string{root}}
 	m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
 	a := m.Artifacts[0]
-	if a.Status != custody.StatusFailed || a.FilesObject != nil || !strings.Contains(strings.Join(a.Errors, "\n"), "file records not stored") || !strings.Contains(strings.Join(a.Errors, "\n"), "disk full") {
+	if a.Status != custody.StatusOK || a.FilesObject != nil || a.FileCount() != 16500 || !strings.Contains(strings.Join(a.Warnings, "\n"), "file records kept in the record, not in artifacts/01-webroot.tar.files.jsonl.zst: disk full") {
+		t.Fatalf("status %s, files object %+v, %d records, warnings %v", a.Status, a.FilesObject, a.FileCount(), a.Warnings)
+	}
+
+	p.Store = refusing{Store: st, commit: ".files.jsonl.zst"}
+	m = runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
+	a = m.Artifacts[0]
+	if a.Status != custody.StatusFailed || a.FilesObject != nil || !strings.Contains(strings.Join(a.Errors, "\n"), "file records not stored (16500 of them)") || !strings.Contains(strings.Join(a.Errors, "\n"), "disk full") {
 		t.Fatalf("status %s, files object %+v, errors %v", a.Status, a.FilesObject, a.Errors)
 	}
 	if custody.Status(m) == "complete" {

@@ -175,14 +175,13 @@ func (a *Artifact) AddFile(f File) {
 	if a.list == nil {
 		a.list = &fileList{}
 		if a.spill != nil {
-			w, err := a.spill(FilesKey(a.Key))
-			if err == nil && w == nil {
-				err = errors.New("no object")
+			// A files object the place will not create costs memory, not
+			// records: they are kept, as without one.
+			if w, err := a.spill(FilesKey(a.Key)); err != nil {
+				a.Warnings = append(a.Warnings, fmt.Sprintf("file records kept in the record, not in %s: %v", FilesKey(a.Key), err))
+			} else {
+				a.list.out = &digestWriter{w: w, h: sha256.New()}
 			}
-			if err != nil {
-				w = io.Discard
-			}
-			a.list.out, a.list.err = &digestWriter{w: w, h: sha256.New()}, err
 		}
 		for i := range a.Files {
 			a.list.add(&a.Files[i])
