@@ -183,22 +183,26 @@ func (f *Form) Errors() []string {
 }
 
 // retentionText describes an artifact's lock, or "-".
-func retentionText(a Artifact) string {
-	if a.Stored == nil || a.Stored.Retention == nil {
+func retentionText(a Artifact) string { return objectRetention(a.Stored) }
+
+// objectRetention describes an object's lock, or "-".
+func objectRetention(o *Object) string {
+	if o == nil || o.Retention == nil {
 		return "-"
 	}
-	return a.Stored.Retention.Mode + " until " + a.Stored.Retention.Until.UTC().Format("2006-01-02")
+	return o.Retention.Mode + " until " + o.Retention.Until.UTC().Format("2006-01-02")
 }
 
 var funcs = map[string]any{
-	"utc":       utcText,
-	"category":  categoryText,
-	"retention": retentionText,
-	"join":      strings.Join,
-	"bytes":     func(n int64) string { return fmt.Sprintf("%d", n) },
-	"md":        mdText,
-	"dash":      orDash,
-	"inc":       func(i int) int { return i + 1 },
+	"utc":             utcText,
+	"category":        categoryText,
+	"retention":       retentionText,
+	"objectRetention": objectRetention,
+	"join":            strings.Join,
+	"bytes":           func(n int64) string { return fmt.Sprintf("%d", n) },
+	"md":              mdText,
+	"dash":            orDash,
+	"inc":             func(i int) int { return i + 1 },
 }
 
 const mdForm = `# Chain of custody: case {{md .Manifest.Case.ID}}
@@ -239,6 +243,9 @@ const mdForm = `# Chain of custody: case {{md .Manifest.Case.ID}}
 |---|---|---|---|---|---|---|---|---|
 {{- range $i, $a := .Manifest.Artifacts}}
 | {{inc $i}} | {{md $a.Name}} | {{md $a.Status}} | {{bytes $a.Plain.Size}} | {{if $a.Key}}{{$a.Plain.SHA256}}{{end}} | {{bytes $a.Cipher.Size}} | {{if $a.Key}}{{$a.Cipher.SHA256}}{{end}} | {{md (dash $a.Key)}} | {{md (retention $a)}} |
+{{- with $a.FilesObject}}
+| | its {{.Records}} file records | | | | {{bytes .Size}} | {{.SHA256}} | {{md .Key}} | {{md (objectRetention .Stored)}} |
+{{- end}}
 {{- end}}
 
 ## Indicators of compromise
@@ -349,7 +356,8 @@ td.h,code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.82em;word
 <h2>Artifacts</h2>
 <table><tr><th>#</th><th>Name</th><th>Status</th><th>Bytes (plain / stored)</th><th>SHA-256 plaintext / stored</th><th>Storage key</th><th>Retention</th></tr>
 {{range $i, $a := .Manifest.Artifacts}}<tr><td>{{inc $i}}</td><td>{{$a.Name}}</td><td class="{{if or (eq $a.Status "ok") (eq $a.Status "skipped")}}{{else}}bad{{end}}">{{$a.Status}}</td><td>{{bytes $a.Plain.Size}} / {{bytes $a.Cipher.Size}}</td><td class="h">{{if $a.Key}}{{$a.Plain.SHA256}}<br>{{$a.Cipher.SHA256}}{{end}}</td><td class="h">{{dash $a.Key}}</td><td>{{retention $a}}</td></tr>
-{{end}}</table>
+{{with $a.FilesObject}}<tr><td></td><td>its {{.Records}} file records</td><td></td><td>{{bytes .Size}}</td><td class="h">{{.SHA256}}</td><td class="h">{{.Key}}</td><td>{{objectRetention .Stored}}</td></tr>
+{{end}}{{end}}</table>
 <h2>Indicators of compromise</h2>
 {{with .Manifest.Indicators}}<p>{{len .Entries}} indicators looked for ({{dash .Name}}, <code>{{.SHA256}}</code>).</p>{{else}}<p>No indicator list was given (--ioc).</p>{{end}}
 {{with .Hits}}<table><tr><th>Indicator</th><th>Artifact</th><th>Where</th><th>Count</th><th>First lines</th></tr>
