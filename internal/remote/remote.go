@@ -55,22 +55,20 @@ type SSH struct {
 	sums map[string]*fileSum // builds hashed, by path: once per run, whatever the hosts
 }
 
+// args are ssh's: the responder's options and configuration as given,
+// nothing of ours but BatchMode (no prompt can wait for an answer here).
+// The cipher, host key checking and the rest are ssh's and the
+// responder's to choose, as on the line they would type themselves: an
+// -o of ours would override their ~/.ssh/config (the first value ssh
+// obtains wins), and a Ciphers list of ours would bring back what the
+// configuration left out.
 func (s *SSH) args(t Target, extra ...string) []string {
 	a := []string{"-o", "BatchMode=yes"}
 	if s.Config != "" {
 		a = append(a, "-F", s.Config)
 	}
-	ciphers := false
 	for _, o := range s.Options {
 		a = append(a, "-o", o)
-		ciphers = ciphers || strings.HasPrefix(strings.ToLower(o), "ciphers")
-	}
-	if !ciphers {
-		// AES-GCM first (the rest of OpenSSH's defaults after it): with
-		// AES instructions it costs half of ChaCha20-Poly1305 per byte,
-		// and both ends of the stream pay it. An option of the
-		// responder's own comes first and wins.
-		a = append(a, "-o", "Ciphers=^aes128-gcm@openssh.com,aes256-gcm@openssh.com")
 	}
 	if t.Port != "" {
 		a = append(a, "-p", t.Port)

@@ -158,3 +158,17 @@ func TestStartUnreachable(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// ssh's options are the responder's: nothing of custos's overrides their
+// configuration (an -o given on the command line beats ~/.ssh/config).
+func TestArgsKeepResponderConfig(t *testing.T) {
+	s := &SSH{Config: "my_config", Options: []string{"Ciphers=chacha20-poly1305@openssh.com", "Port=2222"}}
+	got := strings.Join(s.args(Target{Dest: "root@web01"}), " ")
+	want := "-o BatchMode=yes -F my_config -o Ciphers=chacha20-poly1305@openssh.com -o Port=2222 root@web01"
+	if got != want {
+		t.Errorf("ssh %s\nwant ssh %s", got, want)
+	}
+	if got := strings.Join((&SSH{}).args(Target{Dest: "web01", Port: "22"}), " "); got != "-o BatchMode=yes -p 22 web01" {
+		t.Errorf("ssh %s: more than the responder asked for", got)
+	}
+}
