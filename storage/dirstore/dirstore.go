@@ -114,6 +114,12 @@ func (w *writer) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// Sum implements storage.Summer.
+func (w *writer) Sum() (d storage.Digest) {
+	w.h.Sum(d[:0])
+	return d
+}
+
 func (w *writer) Commit(ctx context.Context, want storage.Digest) (storage.ObjectInfo, error) {
 	if w.done {
 		return storage.ObjectInfo{}, fmt.Errorf("%s: commit after close", w.key)
