@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/custos-ir/custos/internal/iox"
 )
 
 // Target is one host to reach.
@@ -267,6 +269,9 @@ func (s *SSH) Start(ctx context.Context, t Target, j Job) (*Run, error) {
 	stdout, err := r.Cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
+	}
+	if f, ok := stdout.(*os.File); ok {
+		iox.GrowPipe(f) // the stream comes through it
 	}
 	if err := r.Cmd.Start(); err != nil {
 		return nil, Error(t, err, "")
