@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -66,6 +67,7 @@ func runRemoteCmd(ctx context.Context, args []string, std stdio) error {
 		return usageErr("--parallel %d: want 1 to 64", o.parallel)
 	}
 	o.collect = f.Args()[dash:]
+	streamProcs(o)
 	if o.hostsFile != "" {
 		return runFleet(ctx, o, std)
 	}
@@ -88,6 +90,23 @@ func runRemoteCmd(ctx context.Context, args []string, std stdio) error {
 		return res.err
 	}
 	return res.code
+}
+
+// streamProcs sizes the Go scheduler to the streams this side takes: one
+// stream's ingest (read, hash, write) is a core's work at most, and spare
+// Ps only spin waiting for it, taking CPU from whatever shares the
+// machine: on loopback the host's collection itself (the responder's CPU
+// 0.83-0.91 -> 0.71-0.77 s for 512 MiB with one P instead of two). With
+// --hosts, a P for each stream at once. GOMAXPROCS in the environment wins.
+func streamProcs(o remoteOptions) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	n := 1
+	if o.hostsFile != "" {
+		n = o.parallel
+	}
+	runtime.GOMAXPROCS(min(n, runtime.NumCPU()))
 }
 
 // remoteRequest is what every host of one remote run is asked for.
