@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -170,5 +171,42 @@ func TestArgsKeepResponderConfig(t *testing.T) {
 	}
 	if got := strings.Join((&SSH{}).args(Target{Dest: "web01", Port: "22"}), " "); got != "-o BatchMode=yes -p 22 web01" {
 		t.Errorf("ssh %s: more than the responder asked for", got)
+	}
+}
+
+// Hosts collected at once share one SSH: the build is hashed once, and
+// each session gets its own directory.
+func TestStartConcurrent(t *testing.T) {
+	h := newFakeHost(t)
+	bin := build(t)
+	var wg sync.WaitGroup
+	dirs := make([]string, 4)
+	for i := range dirs {
+		wg.Go(func() {
+			r, err := h.ssh.Start(context.Background(), Target{Dest: "host"}, Job{Args: []string{"collect"}, Binary: bin})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, r.Stdout)
+			if err := r.Cmd.Wait(); err != nil {
+				t.Error(err)
+			}
+			dirs[i] = r.Dir
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		if d == "" || seen[d] {
+			t.Errorf("directories %v", dirs)
+		}
+		seen[d] = true
+	}
+	if len(h.ssh.sums) != 1 {
+		t.Errorf("%d builds hashed, want 1", len(h.ssh.sums))
+	}
+	if left := h.left(t); len(left) > 0 {
+		t.Errorf("left on the host: %v", left)
 	}
 }
