@@ -74,11 +74,19 @@ for i in $(seq "$rounds"); do
   run fleet-p4 ./custos remote --hosts "$s/hosts" --parallel 4 --ssh-config "$s/ssh_config" -- --case FLEET --recipient "$pub" --profile none --path "$small" --to "$work/out-fleet" -q >> "$results"
   run fleet-seq bash -c "for h in \$(cat '$s/hosts'); do ./custos remote --ssh-config '$s/ssh_config' \$h -- --case FLEET --recipient '$pub' --profile none --path '$small' --to '$work/out-seq' -q || [ \$? -eq 3 ]; done" >> "$results"
 done
+# Per round, the ssh line's time over remote's (>1: remote is faster): on a
+# shared machine the load moves between rounds, so the pairs and their
+# median say more than the means.
 awk -v bytes="$bytes" '
+function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+  return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
 { name=$1; s=$2; cpu=$3+$4; rss=$5/1024
   printf "%-10s %7.2f s %8.1f MiB/s %6.2f CPU-s %7.1f MiB peak RSS\n", name, s, (name ~ /^fleet/ ? 8*64 : bytes/1048576)/s, cpu, rss
-  n[name]++; t[name]+=s }
+  n[name]++; t[name]+=s
+  if (name == "remote") last = s
+  if (name == "ssh-line" && last > 0) { np++; pair[np] = s / last; pairs = pairs sprintf(" %.2f", s / last); last = 0 } }
 END {
   if (n["remote"] && n["ssh-line"]) printf "\nremote vs ssh line (%.0f MiB): %.2f s vs %.2f s, ratio %.2fx\n", bytes/1048576, t["remote"]/n["remote"], t["ssh-line"]/n["ssh-line"], (t["ssh-line"]/n["ssh-line"])/(t["remote"]/n["remote"])
+  if (np) printf "per round (ssh line / remote):%s; median %.2fx\n", pairs, median(pair, np)
   if (n["fleet-p4"] && n["fleet-seq"]) printf "8 hosts: --parallel 4 %.2f s, one after another %.2f s, speed-up %.2fx\n", t["fleet-p4"]/n["fleet-p4"], t["fleet-seq"]/n["fleet-seq"], (t["fleet-seq"]/n["fleet-seq"])/(t["fleet-p4"]/n["fleet-p4"])
 }' "$results"

@@ -151,3 +151,12 @@ func PutBytes(ctx context.Context, st Store, key string, data []byte, o CreateOp
 type Noter interface {
 	Note(ctx context.Context, kind string, data []byte) error
 }
+
+// Summer is an optional interface of ObjectWriters that hash every byte
+// they are given (a directory's, S3's, to check the caller's digest at
+// Commit): Sum is the SHA-256 of what was written so far. A caller that
+// needs that digest itself (ingest, to hold it to what the sender
+// claims) reads it here instead of hashing each byte a second time.
+type Summer interface {
+	Sum() Digest
+}

@@ -44,7 +44,6 @@ func runFleet(ctx context.Context, o remoteOptions, std stdio) error {
 	if err != nil {
 		return err
 	}
-	defer req.close()
 	rep := newFleetReporter(std.err, o.json, targets)
 	results := make([]hostResult, len(targets))
 	remote.Each(ctx, targets, o.parallel, func(ctx context.Context, i int, t remote.Target) {

@@ -215,8 +215,8 @@ func TestRemoteRefusesReplayedStream(t *testing.T) {
 }
 
 // fakeSSH puts an ssh on PATH that plays a host: it answers custos
-// remote's setup commands and, for the collection, sends the bytes of
-// stream and writes stderr to its stderr.
+// remote's setup (platform, directory; the build on stdin) and, for the
+// collection, sends the bytes of stream and writes stderr to its stderr.
 func fakeSSH(t *testing.T, dir, bin, stream, stderr string) {
 	t.Helper()
 	sum, err := remote.FileSHA256(bin)
@@ -227,9 +227,9 @@ func fakeSSH(t *testing.T, dir, bin, stream, stderr string) {
 for last; do :; done
 case "$1" in -G) exit 0;; esac
 case "$last" in
-uname*) printf 'Linux x86_64\n/tmp/custos.FAKE\n';;
 rm*) ;;
-*collect*) case "$last" in *"` + sum + `"*) ;; *) exit 97;; esac
+uname*collect*) printf 'Linux x86_64\n/tmp/custos.FAKE\n'
+  read -r N S M; head -c "$N" > /dev/null; [ "$S" = ` + sum + ` ] || exit 97
   printf '%s' "$FAKE_STDERR" >&2; cat "$FAKE_STREAM";;
 *) echo "fake ssh: unexpected command: $last" >&2; exit 1;;
 esac

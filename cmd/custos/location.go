@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/custos-ir/custos/custody"
+	"github.com/custos-ir/custos/internal/iox"
 	"github.com/custos-ir/custos/internal/term"
 	"github.com/custos-ir/custos/storage"
 	"github.com/custos-ir/custos/storage/dirstore"
@@ -129,6 +130,9 @@ func openForWrite(ctx context.Context, to string, s3o *s3Options, tags map[strin
 	if to == "-" {
 		if f, ok := stdout.(*os.File); ok && term.IsTerminal(f) {
 			return nil, "", usageErr("--to - writes a binary stream to stdout, which is a terminal: pipe it (ssh HOST custos collect ... --to - | custos ingest --to DIR), or use custos remote")
+		}
+		if f, ok := stdout.(*os.File); ok {
+			iox.GrowPipe(f) // to ssh, on the host
 		}
 		sw, err := streamstore.NewWriter(stdout)
 		return sw, "", err

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -14,5 +16,27 @@ func TestRemoteArgs(t *testing.T) {
 		if _, _, _, err := remoteArgs(bad, "abc"); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// One host is one stream: one P; --hosts, one for each stream at once;
+// GOMAXPROCS set by the responder wins.
+func TestStreamProcs(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	t.Setenv("GOMAXPROCS", "")
+	os.Unsetenv("GOMAXPROCS")
+	streamProcs(remoteOptions{target: "web01", parallel: 4})
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Errorf("one host: GOMAXPROCS %d, want 1", got)
+	}
+	streamProcs(remoteOptions{hostsFile: "hosts", parallel: 64})
+	if got := runtime.GOMAXPROCS(0); got != runtime.NumCPU() {
+		t.Errorf("--hosts --parallel 64: GOMAXPROCS %d, want %d", got, runtime.NumCPU())
+	}
+	t.Setenv("GOMAXPROCS", "3")
+	runtime.GOMAXPROCS(3)
+	streamProcs(remoteOptions{target: "web01"})
+	if got := runtime.GOMAXPROCS(0); got != 3 {
+		t.Errorf("GOMAXPROCS=3 in the environment: %d", got)
 	}
 }

@@ -7,6 +7,7 @@
 package remote
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -19,7 +20,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/custos-ir/custos/internal/iox"
 )
 
 // Target is one host to reach.
@@ -48,54 +52,25 @@ type SSH struct {
 	Options []string // -o options (repeatable)
 	Config  string   // -F file, when set
 	Program string   // the ssh program (default "ssh")
-	// Control, when set, is a private directory for connection sharing:
-	// the commands of one host's run share one connection (one key
-	// exchange and login instead of five; a third of a second each here).
-	Control string
+
+	mu   sync.Mutex
+	sums map[string]*fileSum // builds hashed, by path: once per run, whatever the hosts
 }
 
-// Share turns on connection sharing in a new private directory; the
-// returned function removes it once every master has exited.
-func (s *SSH) Share() (func(), error) {
-	// A socket path must fit in 108 bytes: /tmp first, whatever $TMPDIR
-	// says, and no sharing when even that is too long.
-	var dir string
-	var err error
-	for _, base := range []string{"/tmp", os.TempDir()} {
-		if dir, err = os.MkdirTemp(base, "custos-ssh-"); err == nil {
-			break
-		}
-	}
-	if err != nil {
-		return func() {}, err
-	}
-	if len(dir)+1+40 >= 100 {
-		os.RemoveAll(dir)
-		return func() {}, fmt.Errorf("no directory short enough for an ssh control socket")
-	}
-	s.Control = dir
-	return func() { os.RemoveAll(dir) }, nil
-}
-
+// args are ssh's: the responder's options and configuration as given,
+// nothing of ours but BatchMode (no prompt can wait for an answer here).
+// The cipher, host key checking and the rest are ssh's and the
+// responder's to choose, as on the line they would type themselves: an
+// -o of ours would override their ~/.ssh/config (the first value ssh
+// obtains wins), and a Ciphers list of ours would bring back what the
+// configuration left out.
 func (s *SSH) args(t Target, extra ...string) []string {
 	a := []string{"-o", "BatchMode=yes"}
 	if s.Config != "" {
 		a = append(a, "-F", s.Config)
 	}
-	if s.Control != "" {
-		a = append(a, "-o", "ControlMaster=auto", "-o", "ControlPath="+filepath.Join(s.Control, "%C"), "-o", "ControlPersist=120")
-	}
-	ciphers := false
 	for _, o := range s.Options {
 		a = append(a, "-o", o)
-		ciphers = ciphers || strings.HasPrefix(strings.ToLower(o), "ciphers")
-	}
-	if !ciphers {
-		// AES-GCM first (the rest of OpenSSH's defaults after it): with
-		// AES instructions it costs half of ChaCha20-Poly1305 per byte,
-		// and both ends of the stream pay it. An option of the
-		// responder's own comes first and wins.
-		a = append(a, "-o", "Ciphers=^aes128-gcm@openssh.com,aes256-gcm@openssh.com")
 	}
 	if t.Port != "" {
 		a = append(a, "-p", t.Port)
@@ -208,117 +183,252 @@ func FileSHA256(p string) (string, error) {
 // Quote quotes s for a POSIX shell.
 func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// Copied is a build on its way to a host's private temporary directory.
-type Copied struct {
-	Path     string // on the host
-	Platform string
-	Binary   string // the local file that is copied
-	SHA256   string
-	size     int64
-	dir      string
-	ssh      *SSH
-	t        Target
-}
-
 // ErrCopyChanged is the exit code of a run whose copy of custos did not
 // have the SHA-256 of the build sent.
 const ErrCopyChanged = 97
 
-// Prepare finds the host's platform and makes a private directory there
-// (mode 0700) in one command, and picks the build for the platform. The
-// build travels with the command that runs it (Command). data, when
-// given, is written into the directory as the file "data" by the same
-// command (an indicator list: not evidence, removed with the directory).
-func (s *SSH) Prepare(ctx context.Context, t Target, explicit string, data []byte) (*Copied, error) {
-	cmd := `uname -sm && umask 077 && mktemp -d "${TMPDIR:-/tmp}/custos.XXXXXXXX"`
-	var stdin io.Reader
-	if data != nil {
-		cmd = `uname -sm && umask 077 && D=$(mktemp -d "${TMPDIR:-/tmp}/custos.XXXXXXXX") && echo "$D" && cat > "$D/data"`
-		stdin = bytes.NewReader(data)
-	}
-	out, err := s.Run(ctx, t, cmd, stdin)
-	if err != nil {
-		return nil, err
-	}
-	uname, dir, _ := strings.Cut(out, "\n")
-	dir = strings.TrimSpace(dir)
-	if !strings.HasPrefix(dir, "/") || strings.ContainsAny(dir, "'\n") {
-		return nil, fmt.Errorf("make a private directory on %s: the host answered %q", t, out)
-	}
-	c := &Copied{Path: dir + "/custos", dir: dir, ssh: s, t: t}
-	fail := func(err error) (*Copied, error) {
-		c.Remove(ctx)
-		return nil, err
-	}
-	if c.Platform, err = Platform(uname); err != nil {
-		return fail(err)
-	}
-	if c.Binary, err = FindBinary(explicit, c.Platform); err != nil {
-		return fail(err)
-	}
-	if c.SHA256, err = FileSHA256(c.Binary); err != nil {
-		return fail(err)
-	}
-	fi, err := os.Stat(c.Binary)
-	if err != nil {
-		return fail(err)
-	}
-	c.size = fi.Size()
-	return c, nil
+// DataArg, as one of a Job's arguments, stands for the path on the host
+// of the file the job's Data is written to.
+const DataArg = "\x00data\x00"
+
+// Job is what one session runs on a host.
+type Job struct {
+	Args   []string // custos's arguments (DataArg: the data file's path)
+	Sudo   bool     // run custos with sudo -n
+	Binary string   // the build to copy ("": the one for the host's platform, FindBinary)
+	// Data, when not nil, is written beside custos (an indicator list: not
+	// evidence, removed with the directory).
+	Data []byte
+	// Stderr takes the host's stderr once custos runs there; what the
+	// session wrote before (ssh's own words on a refused connection, a
+	// host that cannot make a directory) is in the error Start returns.
+	Stderr io.Writer
 }
 
-// Command is ssh running the copy on the host: the build's bytes come
-// first on stdin and are written to the private directory, the host
-// checks their SHA-256 (exit ErrCopyChanged if it differs, running
-// nothing), runs `custos ARGS` (with sudo -n when asked) with the rest of
-// stdin, and removes the directory when it ends. One command: no round
-// trip spent on the copy or the removal. When the connection dies first,
-// Remove cleans up.
-func (c *Copied) Command(ctx context.Context, args []string, sudo bool, stdin io.Reader) (*exec.Cmd, error) {
-	fh, err := os.Open(c.Binary)
-	if err != nil {
-		return nil, err
+// Run is one host's session: custos running there, its stdout for the
+// caller to read.
+type Run struct {
+	Cmd      *exec.Cmd
+	Stdout   io.Reader // what custos writes on the host, after the setup's lines
+	Dir      string    // the private directory on the host
+	Platform string
+	Binary   string // the local build copied
+	SHA256   string
+	ssh      *SSH
+	t        Target
+	stdin    io.WriteCloser
+}
+
+// setupScript is the whole session on the host, in one command: one key
+// exchange and login, no round trip but the platform's answer. It prints
+// the platform and a new private directory (mode 0700), reads the build's
+// size and SHA-256 and the data's size on a line, then the build (and,
+// once it says "data", the data), checks the build's SHA-256 (exit
+// ErrCopyChanged if it differs, running nothing), runs it with the rest of
+// stdin, and removes the directory when it ends. A responder that has no
+// build for the platform closes stdin instead: the directory goes, nothing
+// runs. %s is the command that runs the copy ("$D/custos" ...).
+const setupScript = `uname -sm || exit 1; umask 077; D=$(mktemp -d "${TMPDIR:-/tmp}/custos.XXXXXXXX") || exit 1; echo "$D"; rc=96; ` +
+	`if read -r N S M; then ` +
+	`if head -c "$N" > "$D/custos" && chmod 700 "$D/custos" && H=$(openssl dgst -sha256 -r "$D/custos" 2>/dev/null || sha256sum "$D/custos") && [ "${H%%%% *}" = "$S" ]; then ` +
+	`if [ "$M" != 0 ]; then echo data; head -c "$M" > "$D/data"; fi; %s; rc=$?; ` +
+	`else echo "the copy of custos does not have the SHA-256 sent: not running it" >&2; rc=%d; fi; fi; rm -rf "$D"; exit $rc`
+
+// Start opens one ssh session to t that sets up a private directory,
+// copies the build for the host's platform there, checks it and runs it
+// with j's arguments (see setupScript); it returns once custos runs, its
+// stdout unread. On an error nothing runs and nothing is left on the host
+// (but for a connection that died mid-setup: see Remove).
+func (s *SSH) Start(ctx context.Context, t Target, j Job) (*Run, error) {
+	if j.Binary != "" {
+		// Hashed while the connection is made.
+		go s.sum(j.Binary)
+	} else if self, err := os.Executable(); err == nil {
+		go s.sum(self)
 	}
-	q, d := Quote(c.Path), Quote(c.dir)
 	var quoted []string
-	for _, a := range args {
+	for _, a := range j.Args {
+		if a == DataArg {
+			quoted = append(quoted, `"$D/data"`)
+			continue
+		}
 		quoted = append(quoted, Quote(a))
 	}
-	run := q + " " + strings.Join(quoted, " ")
-	if sudo {
+	run := `"$D/custos" ` + strings.Join(quoted, " ")
+	if j.Sudo {
 		run = "sudo -n " + run
 	}
-	script := fmt.Sprintf(`head -c %d > %s && chmod 700 %s && S=$(sha256sum %s 2>/dev/null || openssl dgst -sha256 -r %s) && `+
-		`if [ "${S%%%% *}" != %s ]; then echo "the copy of custos does not have the SHA-256 sent: not running it" >&2; rm -rf %s; exit %d; fi; `+
-		`%s; rc=$?; rm -rf %s; exit $rc`, c.size, q, q, q, q, c.SHA256, d, ErrCopyChanged, run, d)
-	cmd := c.ssh.Command(ctx, c.t, script)
-	in := io.Reader(fh)
-	if stdin != nil {
-		in = io.MultiReader(fh, stdin)
+	r := &Run{ssh: s, t: t}
+	r.Cmd = s.Command(ctx, t, fmt.Sprintf(setupScript, run, ErrCopyChanged))
+	stderr := &setupStderr{}
+	r.Cmd.Stderr = stderr
+	var err error
+	if r.stdin, err = r.Cmd.StdinPipe(); err != nil {
+		return nil, err
 	}
-	cmd.Stdin = in
-	return cmd, nil
+	stdout, err := r.Cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if f, ok := stdout.(*os.File); ok {
+		iox.GrowPipe(f) // the stream comes through it
+	}
+	if err := r.Cmd.Start(); err != nil {
+		return nil, Error(t, err, "")
+	}
+	out := bufio.NewReaderSize(stdout, 64<<10)
+	r.Stdout = out
+	fail := func(err error) (*Run, error) {
+		r.stdin.Close()
+		io.Copy(io.Discard, out)
+		if werr := r.Cmd.Wait(); err == nil {
+			if werr == nil {
+				werr = errors.New("the session ended during the setup")
+			}
+			err = Error(t, werr, stderr.String())
+		}
+		if r.Dir != "" && r.Died() {
+			r.Remove(ctx)
+		}
+		return nil, err
+	}
+	uname, err1 := line(out)
+	dir, err2 := line(out)
+	if err1 != nil || err2 != nil {
+		return fail(nil)
+	}
+	if !strings.HasPrefix(dir, "/") || strings.ContainsAny(dir, "'\n") {
+		return fail(fmt.Errorf("make a private directory on %s: the host answered %q", t, dir))
+	}
+	r.Dir = dir
+	if r.Platform, err = Platform(uname); err != nil {
+		return fail(err)
+	}
+	if r.Binary, err = FindBinary(j.Binary, r.Platform); err != nil {
+		return fail(err)
+	}
+	sum, err := s.sum(r.Binary)
+	if err != nil {
+		return fail(err)
+	}
+	r.SHA256 = sum.sha
+	fh, err := os.Open(r.Binary)
+	if err != nil {
+		return fail(err)
+	}
+	defer fh.Close()
+	// Nothing comes back while the build goes out: custos starts on the
+	// host only once all of it is there.
+	if _, err := fmt.Fprintf(r.stdin, "%d %s %d\n", sum.size, sum.sha, len(j.Data)); err != nil {
+		return fail(nil)
+	}
+	if n, err := io.Copy(r.stdin, io.LimitReader(fh, sum.size)); err != nil || n != sum.size {
+		return fail(nil)
+	}
+	if len(j.Data) > 0 {
+		// The data follows only once the build is in its file: a head
+		// that reads ahead (BSD's) cannot take the data's first bytes.
+		if l, err := line(out); err != nil || l != "data" {
+			return fail(nil)
+		}
+		if _, err := r.stdin.Write(j.Data); err != nil {
+			return fail(nil)
+		}
+	}
+	r.stdin.Close()
+	stderr.forward(j.Stderr)
+	return r, nil
 }
 
-// Data is the path of the file Prepare wrote on the host.
-func (c *Copied) Data() string { return c.dir + "/data" }
+// line reads one line of the setup's answer, within bounds.
+func line(r *bufio.Reader) (string, error) {
+	b, err := r.ReadSlice('\n')
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
 
-// Remove takes the copy's directory off the host, even when ctx has
-// ended: nothing of custos stays behind. A shared connection to the
-// host is closed after it.
-func (c *Copied) Remove(ctx context.Context) error {
+// Died says whether the session ended before its command did (ssh's own
+// exit code 255, or a signal): the host's directory may still be there.
+func (r *Run) Died() bool {
+	ps := r.Cmd.ProcessState
+	return ps == nil || ps.ExitCode() == 255 || ps.ExitCode() == -1
+}
+
+// Remove takes the directory off the host through a new connection, even
+// when ctx has ended: for a session that died (Died) before it could.
+func (r *Run) Remove(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	_, err := c.ssh.Run(cctx, c.t, "rm -rf "+Quote(c.dir), nil)
-	c.Close(cctx)
+	_, err := r.ssh.Run(cctx, r.t, "rm -rf "+Quote(r.Dir), nil)
 	return err
 }
 
-// Close ends the shared connection to the host, if there is one.
-func (c *Copied) Close(ctx context.Context) {
-	if c.ssh.Control != "" {
-		exec.CommandContext(ctx, c.ssh.program(), c.ssh.args(c.t, "-O", "exit")...).Run()
+type fileSum struct {
+	once sync.Once
+	sha  string
+	size int64
+	err  error
+}
+
+// sum is the SHA-256 and size of a build, computed once per path.
+func (s *SSH) sum(p string) (*fileSum, error) {
+	s.mu.Lock()
+	if s.sums == nil {
+		s.sums = map[string]*fileSum{}
 	}
+	f := s.sums[p]
+	if f == nil {
+		f = &fileSum{}
+		s.sums[p] = f
+	}
+	s.mu.Unlock()
+	f.once.Do(func() {
+		var fi os.FileInfo
+		if fi, f.err = os.Stat(p); f.err == nil {
+			f.size = fi.Size()
+			f.sha, f.err = FileSHA256(p)
+		}
+	})
+	return f, f.err
+}
+
+// setupStderr keeps what the session writes on stderr during the setup
+// (for the error, should it fail) and passes the rest on.
+type setupStderr struct {
+	mu  sync.Mutex
+	buf []byte
+	w   io.Writer
+}
+
+func (e *setupStderr) Write(p []byte) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.w != nil {
+		return e.w.Write(p)
+	}
+	if len(e.buf) < 64<<10 {
+		e.buf = append(e.buf, p...)
+	}
+	return len(p), nil
+}
+
+func (e *setupStderr) String() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return string(e.buf)
+}
+
+// forward sends what was kept, and everything after it, to w.
+func (e *setupStderr) forward(w io.Writer) {
+	if w == nil {
+		w = io.Discard
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	w.Write(e.buf)
+	e.buf, e.w = nil, w
 }
 
 // HostKey is the fingerprint of t's host key as this side's known_hosts

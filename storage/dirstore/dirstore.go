@@ -1,9 +1,10 @@
 // Package dirstore is a storage.Store on a local directory.
 //
-// Objects are written under a temporary name, fsynced, then linked to their
-// final name, which fails if the name is taken: an existing object is never
-// overwritten, even by a racing writer. It must never hold plaintext: callers
-// give it ciphertext and manifests only.
+// Objects are written under a temporary name (a large one written out to
+// disk as it grows), fsynced, then linked to their final name, which fails
+// if the name is taken: an existing object is never overwritten, even by a
+// racing writer. It must never hold plaintext: callers give it ciphertext
+// and manifests only.
 package dirstore
 
 import (
@@ -102,16 +103,32 @@ type writer struct {
 	h     hash.Hash
 	n     int64
 	done  bool
+	// flushed is how far the kernel was asked to write the file out.
+	flushed int64
 }
+
+// writebackEvery is how much an object grows between requests to write
+// it out (startWriteback).
+const writebackEvery = 8 << 20
 
 func (w *writer) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.h.Write(p[:n])
 	w.n += int64(n)
+	if w.n-w.flushed >= writebackEvery {
+		startWriteback(w.f, w.flushed, w.n-w.flushed)
+		w.flushed = w.n
+	}
 	if err != nil {
 		err = fmt.Errorf("%s: %w", w.key, err)
 	}
 	return n, err
+}
+
+// Sum implements storage.Summer.
+func (w *writer) Sum() (d storage.Digest) {
+	w.h.Sum(d[:0])
+	return d
 }
 
 func (w *writer) Commit(ctx context.Context, want storage.Digest) (storage.ObjectInfo, error) {

@@ -125,6 +125,12 @@ func (w *writer) failed() error {
 
 func (w *writer) partSize() int { return int(w.s.c.PartSize) }
 
+// Sum implements storage.Summer.
+func (w *writer) Sum() (d storage.Digest) {
+	w.whole.Sum(d[:0])
+	return d
+}
+
 func (w *writer) Write(p []byte) (int, error) {
 	if w.state != open {
 		return 0, fmt.Errorf("%s: %w", w.s.where(w.key), errClosed)

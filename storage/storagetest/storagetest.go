@@ -225,6 +225,11 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store, o Options) {
 			t.Fatal(err)
 		}
 		want := fill(t, w, o.LargeSize, 7)
+		// A writer that says it hashes what it is given (Summer) must
+		// have hashed every byte: ingest holds the sender to that sum.
+		if sw, ok := w.(storage.Summer); ok && sw.Sum() != want {
+			t.Fatalf("Sum %s after the object's bytes, want %s", sw.Sum(), want)
+		}
 		info, err := w.Commit(ctx, want)
 		if err != nil {
 			t.Fatal(err)

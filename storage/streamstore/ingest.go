@@ -79,10 +79,20 @@ func Ingest(ctx context.Context, r io.Reader, dst storage.Store, o Options) *Res
 type incoming struct {
 	key string
 	w   storage.ObjectWriter
-	h   hash.Hash
+	h   hash.Hash      // what arrived, when the store does not hash it (sum nil)
+	sum storage.Summer // the store's own hash of what arrived
 	n   int64
 	max int64
 	bad error
+}
+
+// digest is the SHA-256 of the bytes that arrived for the object.
+func (ob *incoming) digest() (d storage.Digest) {
+	if ob.sum != nil {
+		return ob.sum.Sum()
+	}
+	ob.h.Sum(d[:0])
+	return d
 }
 
 type ingest struct {
@@ -200,7 +210,9 @@ func (in *ingest) frame(typ byte, id uint32, p []byte, at int64) error {
 		if ob.max > 0 && ob.n+int64(len(p)) > ob.max {
 			return fmt.Errorf("%w: object %s is larger than the %d bytes such an object may hold", ErrRefused, ob.key, ob.max)
 		}
-		ob.h.Write(p)
+		if ob.h != nil {
+			ob.h.Write(p)
+		}
 		ob.n += int64(len(p))
 		if _, err := ob.w.Write(p); err != nil {
 			ob.bad = err
@@ -235,7 +247,13 @@ func (in *ingest) begin(id uint32, key string, at int64) error {
 	if err != nil {
 		return fmt.Errorf("store %s: %w", dst, err)
 	}
-	in.open[id] = &incoming{key: dst, w: w, h: sha256.New(), max: max}
+	ob := &incoming{key: dst, w: w, max: max}
+	// A store that hashes what it is given hashes it for both: one pass
+	// over each byte, not two (a tenth of a CPU-second for 160 MB).
+	if ob.sum, _ = w.(storage.Summer); ob.sum == nil {
+		ob.h = sha256.New()
+	}
+	in.open[id] = ob
 	return nil
 }
 
@@ -246,9 +264,9 @@ func (in *ingest) end(id uint32, p []byte, at int64) error {
 	}
 	delete(in.open, id)
 	size := int64(binary.BigEndian.Uint64(p[:8]))
-	var want, got storage.Digest
+	var want storage.Digest
 	copy(want[:], p[8:])
-	ob.h.Sum(got[:0])
+	got := ob.digest()
 	switch {
 	case ob.bad != nil:
 		ob.w.Abort()

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/custos-ir/custos/storage"
+	"github.com/custos-ir/custos/storage/dirstore"
 	"github.com/custos-ir/custos/storage/memstore"
 )
 
@@ -207,4 +208,46 @@ func FuzzIngest(f *testing.F) {
 			t.Fatal("complete with an error")
 		}
 	})
+}
+
+// A store that hashes what it is given (a directory, S3) hashes for the
+// ingest too: the check against the sender's digest is the same, made on
+// the store's sum.
+func TestSummingStore(t *testing.T) {
+	stream, objs := sample(t)
+	dir := t.TempDir()
+	dst, err := dirstore.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if w, err := dst.Create(ctx, "probe", storage.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	} else if _, ok := w.(storage.Summer); !ok {
+		t.Fatal("a directory's writer does not hash what it is given: this test tests nothing")
+	} else {
+		w.Abort()
+	}
+	res := Ingest(ctx, bytes.NewReader(stream), dst, opts(nil))
+	if !res.Complete || res.Err != nil || len(res.Stored) != 3 {
+		t.Fatalf("complete=%v err=%v stored %d", res.Complete, res.Err, len(res.Stored))
+	}
+	for _, info := range res.Stored {
+		if info.SHA256 != sha256.Sum256(objs[strings.TrimPrefix(info.Key, prefix)]) {
+			t.Errorf("%s: sha256 %s reported", info.Key, info.SHA256)
+		}
+	}
+	// A flipped byte inside the large object's data: refused, named, not
+	// stored.
+	at := bytes.Index(stream, objs["artifacts/02-logs.tar.zst.age"][:64]) + 1000
+	b := append([]byte(nil), stream...)
+	b[at] ^= 0x20
+	dst2, _ := dirstore.New(t.TempDir())
+	res = Ingest(ctx, bytes.NewReader(b), dst2, opts(nil))
+	if res.Complete || res.Err == nil || !strings.Contains(res.Err.Error(), "artifacts/02-logs.tar.zst.age arrived with") {
+		t.Fatalf("flipped byte: complete=%v err=%v", res.Complete, res.Err)
+	}
+	if _, err := dst2.Stat(ctx, prefix+"artifacts/02-logs.tar.zst.age"); !errors.Is(err, storage.ErrNotExist) {
+		t.Errorf("the damaged object was stored: %v", err)
+	}
 }
