@@ -389,30 +389,36 @@ func FuzzTextReference(f *testing.F) {
 			}
 			return
 		}
-		got := map[string]bool{}
-		tx.Scan(b, 0, func(id, s, e int) { got[fmt.Sprintf("%d@%d-%d", id, s, e)] = true })
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("whole: got %v\nwant %v\ntext %q\npatterns %+v\nipv4 %v", got, want, b, ps, ipv4)
-		}
-		pieces := map[string]bool{}
-		var tail []byte
-		base, step := 0, 1+int(piece)%997
-		for off := 0; off < len(b); {
-			k := min(step, len(b)-off)
-			buf := append(append([]byte(nil), tail...), b[off:off+k]...)
-			start := base
-			tx.Scan(buf, len(tail), func(id, s, e int) { pieces[fmt.Sprintf("%d@%d-%d", id, start+s, start+e)] = true })
-			keep := min(len(buf), tx.MaxLen()-1)
-			tail = buf[len(buf)-keep:]
-			base = start + len(buf) - keep
-			off += k
-		}
-		// A match found in pieces may end at a piece's edge where the
-		// whole text continues it: the next piece decides. Compare only
-		// what both views can decide: the whole text's matches are found.
-		for k := range want {
-			if !pieces[k] {
-				t.Fatalf("in pieces of %d: missed %s of %v\ntext %q", step, k, want, b)
+		// Both ways of finding hex runs and addresses: from marks and
+		// from windows and dots.
+		defer func(u bool) { useMarks = u }(useMarks)
+		for _, marked := range []bool{false, true} {
+			useMarks = marked
+			got := map[string]bool{}
+			tx.Scan(b, 0, func(id, s, e int) { got[fmt.Sprintf("%d@%d-%d", id, s, e)] = true })
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("marks %v, whole: got %v\nwant %v\ntext %q\npatterns %+v\nipv4 %v", marked, got, want, b, ps, ipv4)
+			}
+			pieces := map[string]bool{}
+			var tail []byte
+			base, step := 0, 1+int(piece)%997
+			for off := 0; off < len(b); {
+				k := min(step, len(b)-off)
+				buf := append(append([]byte(nil), tail...), b[off:off+k]...)
+				start := base
+				tx.Scan(buf, len(tail), func(id, s, e int) { pieces[fmt.Sprintf("%d@%d-%d", id, start+s, start+e)] = true })
+				keep := min(len(buf), tx.MaxLen()-1)
+				tail = buf[len(buf)-keep:]
+				base = start + len(buf) - keep
+				off += k
+			}
+			// A match found in pieces may end at a piece's edge where the
+			// whole text continues it: the next piece decides. Compare only
+			// what both views can decide: the whole text's matches are found.
+			for k := range want {
+				if !pieces[k] {
+					t.Fatalf("marks %v, in pieces of %d: missed %s of %v\ntext %q", marked, step, k, want, b)
+				}
 			}
 		}
 	})
@@ -454,6 +460,11 @@ func BenchmarkCorpus(b *testing.B) {
 		{"long", func(b []byte) { t.long.Scan(b, 0, nop) }},
 		{"hex+long", func(b []byte) { t.long.scanWithHex(t.hex, b, 0, len(b), nop) }},
 		{"ipv4", func(b []byte) { t.scanIPv4(b, 0, len(b), nop) }},
+		{"marked", func(b []byte) { // hex and ipv4 from marks
+			for lo := 0; lo < len(b); lo += scanBlock {
+				t.scanMarked(b, lo, min(len(b), lo+scanBlock), nop)
+			}
+		}},
 		{"all", func(b []byte) { t.Scan(b, 0, nop) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {

@@ -117,6 +117,13 @@ func (m *Matcher) hash(w uint64) (h uint32, word uint64) {
 	return uint32(x >> (64 - m.bits)), wordBits(x)
 }
 
+// filterWord is where a mixed window's two bits are in the filter:
+// middle bits of the mix (a constant shift: the loop over windows keeps
+// its one variable shift register for the bits).
+func (m *Matcher) filterWord(x uint64) int { return int(x>>filterShift) & (len(m.bloom) - 1) }
+
+const filterShift = 64 - maxBits
+
 func mix(w uint64) uint64 { return (w ^ w>>29) * 0x9E3779B97F4A7C15 }
 
 // wordBits are the two bits a mixed window sets in its filter word.
@@ -261,7 +268,7 @@ func NewMatcher(ps []Pattern) *Matcher {
 	for _, c := range cands {
 		h, bits := m.hash(c.w)
 		count[h>>m.hshift+1]++
-		m.bloom[h>>6] |= bits
+		m.bloom[m.filterWord(mix(c.w))] |= bits
 	}
 	for i := 1; i < len(count); i++ {
 		count[i] += count[i-1]
@@ -302,27 +309,43 @@ func (m *Matcher) scan(b []byte, from, to int, fn func(id, start, end int)) {
 	// start the windows early enough to see one ending past from.
 	first := max(0, from-m.maxLen+1)
 	first -= first % m.stride
-	// The fields the loop uses, in locals: it runs once per window.
-	bloom, shift, stride := m.bloom, 64-(m.bits-6), m.stride
+	for i := first; i < to; i += m.stride {
+		var w, x uint64
+		if i, w, x = m.next(b, i, to); i >= to {
+			return
+		}
+		m.check(b, from, to, i, w, uint32(x>>(64-m.bits)), fn)
+	}
+}
+
+// next is the first window at i, i+stride, ... before to (and 8 or 4
+// bytes inside b) whose filter bits are set, with its key and mix; to if
+// there is none. It calls nothing: the loop, run once per window, keeps
+// everything in registers.
+func (m *Matcher) next(b []byte, i, to int) (int, uint64, uint64) {
+	// The two bits are tested one at a time (BTQ, no shift register),
+	// the second seldom.
+	bloom, mask, stride := m.bloom, uint64(len(m.bloom)-1), m.stride
 	if m.width == 8 {
-		for i := first; i < to && i+8 <= len(b); i += stride {
-			w := key8(b[i:])
+		for end := min(to, len(b)-7); i < end; i += stride {
+			w := key8(b[i : i+8]) // (a slice of known length: no pointer masking)
 			x := mix(w)
-			bits := wordBits(x)
-			if bloom[x>>shift]&bits == bits {
-				m.check(b, from, to, i, w, uint32(x>>(64-m.bits)), fn)
+			f := bloom[x>>filterShift&mask]
+			if f&(1<<(x>>20&63)) != 0 && f&(1<<(x>>26&63)) != 0 {
+				return i, w, x
 			}
 		}
-		return
+		return to, 0, 0
 	}
-	for i := first; i < to && i+4 <= len(b); i += stride {
-		w := key4(b[i:])
+	for end := min(to, len(b)-3); i < end; i += stride {
+		w := key4(b[i : i+4])
 		x := mix(w)
-		bits := wordBits(x)
-		if bloom[x>>shift]&bits == bits {
-			m.check(b, from, to, i, w, uint32(x>>(64-m.bits)), fn)
+		f := bloom[x>>filterShift&mask]
+		if f&(1<<(x>>20&63)) != 0 && f&(1<<(x>>26&63)) != 0 {
+			return i, w, x
 		}
 	}
+	return to, 0, 0
 }
 
 // scanWithHex is scan of an 8-byte matcher and hexRuns h in one pass:
@@ -332,7 +355,7 @@ func (m *Matcher) scan(b []byte, from, to int, fn func(id, start, end int)) {
 func (m *Matcher) scanWithHex(h *hexRuns, b []byte, from, to int, fn func(id, start, end int)) {
 	first := max(0, from-max(m.maxLen, h.maxLen)+1)
 	first -= first % m.stride
-	bloom, shift, stride := m.bloom, 64-(m.bits-6), m.stride
+	bloom, mask, stride := m.bloom, uint64(len(m.bloom)-1), m.stride
 	hexNext := 0 // windows before it lie in a run of hex looked up already
 	for i := first; i < to && i+8 <= len(b); i += stride {
 		raw := binary.LittleEndian.Uint64(b[i:])
@@ -342,7 +365,7 @@ func (m *Matcher) scanWithHex(h *hexRuns, b []byte, from, to int, fn func(id, st
 		w := raw | 0x2020202020202020 // key8
 		x := mix(w)
 		bits := wordBits(x)
-		if bloom[x>>shift]&bits == bits {
+		if bloom[x>>filterShift&mask]&bits == bits {
 			m.check(b, from, to, i, w, uint32(x>>(64-m.bits)), fn)
 		}
 	}

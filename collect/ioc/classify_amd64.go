@@ -1,0 +1,15 @@
+//go:build !purego
+
+package ioc
+
+import "golang.org/x/sys/cpu"
+
+// haveMarks: the AVX2 kernel (classify_amd64.s).
+var haveMarks = cpu.X86.HasAVX2
+
+//go:noescape
+func marksAVX2(p *byte, n int, carry *[2]uint64, out *uint64)
+
+func marksFast(b []byte, carry *[2]uint64, out []uint64) {
+	marksAVX2(&b[0], len(b)&^63, carry, &out[0])
+}

@@ -1,0 +1,145 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Each byte's class from two 16-entry tables, one for its low nibble and
+// one for its high, ANDed (VPSHUFB looks both up 32 bytes at a time):
+//   0x80 '.'   0x40 digit   0x20 a-f A-F   0x10 a-o A-O
+//   0x08 p-z P-Z   0x04 '-'   0x02 '_'
+// Every class is a byte that continues a name (or a dot); a byte of
+// class 0 stands alone. classify.go says what the masks are.
+DATA lonib<>+0(SB)/8, $0x5878787878787848
+DATA lonib<>+8(SB)/8, $0x1290141010185858
+DATA lonib<>+16(SB)/8, $0x5878787878787848
+DATA lonib<>+24(SB)/8, $0x1290141010185858
+GLOBL lonib<>(SB), RODATA|NOPTR, $32
+
+DATA hinib<>+0(SB)/8, $0x08300a3040840000
+DATA hinib<>+8(SB)/8, $0x0000000000000000
+DATA hinib<>+16(SB)/8, $0x08300a3040840000
+DATA hinib<>+24(SB)/8, $0x0000000000000000
+GLOBL hinib<>(SB), RODATA|NOPTR, $32
+
+DATA nib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA nib<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA nib<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA nib<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL nib<>(SB), RODATA|NOPTR, $32
+
+DATA hexcls<>+0(SB)/8, $0x6060606060606060
+DATA hexcls<>+8(SB)/8, $0x6060606060606060
+DATA hexcls<>+16(SB)/8, $0x6060606060606060
+DATA hexcls<>+24(SB)/8, $0x6060606060606060
+GLOBL hexcls<>(SB), RODATA|NOPTR, $32
+
+// CLASS classifies the 32 bytes in Y_in into their masks, as 32-bit
+// values: dot, digit, not name, not hex.
+#define CLASS(in, dot, dig, notname, nothex) \
+	VPSRLW    $4, in, Y2 \
+	VPAND     Y13, Y2, Y2 \
+	VPAND     Y13, in, Y3 \
+	VPSHUFB   Y2, Y15, Y2 \
+	VPSHUFB   Y3, Y14, Y3 \
+	VPAND     Y2, Y3, Y2 \
+	VPMOVMSKB Y2, dot \
+	VPSLLW    $1, Y2, Y3 \
+	VPMOVMSKB Y3, dig \
+	VPCMPEQB  Y12, Y2, Y3 \
+	VPMOVMSKB Y3, notname \
+	VPAND     Y11, Y2, Y2 \
+	VPCMPEQB  Y12, Y2, Y2 \
+	VPMOVMSKB Y2, nothex
+
+// func marksAVX2(p *byte, n int, carry *[2]uint64, out *uint64)
+// n is a multiple of 64; out gets 2 words per 64 bytes (marksOf in
+// classify.go is the same in Go, line for line).
+TEXT ·marksAVX2(SB), NOSPLIT, $0-32
+	MOVQ    p+0(FP), SI
+	MOVQ    n+8(FP), CX
+	MOVQ    carry+16(FP), DI
+	MOVQ    0(DI), R13 // the digits of the 64 bytes before
+	MOVQ    8(DI), R14 // their name bytes
+	MOVQ    out+24(FP), DI
+	VMOVDQU lonib<>(SB), Y14
+	VMOVDQU hinib<>(SB), Y15
+	VMOVDQU nib<>(SB), Y13
+	VMOVDQU hexcls<>(SB), Y11
+	VPXOR   Y12, Y12, Y12
+	MOVQ    $0x0001000100010001, R15 // after the globals' loads (R15 is theirs when linking dynamically)
+
+loop:
+	CMPQ    CX, $64
+	JLT     done
+	VMOVDQU (SI), Y0
+	VMOVDQU 32(SI), Y1
+	CLASS(Y0, AX, BX, DX, R8)
+	CLASS(Y1, R9, R10, R11, R12)
+	SHLQ    $32, R9
+	ORQ     R9, AX  // dots
+	SHLQ    $32, R10
+	ORQ     R10, BX // digits
+	SHLQ    $32, R11
+	ORQ     R11, DX
+	NOTQ    DX      // name bytes
+	SHLQ    $32, R12
+	ORQ     R12, R8
+	NOTQ    R8      // hex digits
+
+	// dots &= d1 & (^x2 | d2&^x3 | d2&d3&^x4) & (digits>>1 | 1<<63)
+	MOVQ    BX, R9
+	SHLQ    $1, R13, R9 // d1
+	ANDQ    R9, AX
+	MOVQ    BX, R9
+	SHLQ    $2, R13, R9 // d2
+	MOVQ    BX, R10
+	SHLQ    $3, R13, R10
+	ANDQ    R9, R10     // d2&d3
+	MOVQ    DX, R11
+	SHLQ    $2, R14, R11
+	NOTQ    R11         // ^x2
+	MOVQ    DX, R12
+	SHLQ    $3, R14, R12
+	NOTQ    R12
+	ANDQ    R9, R12     // d2&^x3
+	ORQ     R12, R11
+	MOVQ    DX, R12
+	SHLQ    $4, R14, R12
+	NOTQ    R12
+	ANDQ    R10, R12    // d2&d3&^x4
+	ORQ     R12, R11
+	ANDQ    R11, AX
+	MOVQ    BX, R9
+	SHRQ    $1, R9
+	BTSQ    $63, R9
+	ANDQ    R9, AX
+	MOVQ    BX, R13     // the carry for the next 64
+	MOVQ    DX, R14
+
+	// spans: bit 16k set when bytes 16k..16k+15 are all hex.
+	MOVQ    R8, R9
+	SHRQ    $8, R9
+	ANDQ    R9, R8
+	MOVQ    R8, R9
+	SHRQ    $4, R9
+	ANDQ    R9, R8
+	MOVQ    R8, R9
+	SHRQ    $2, R9
+	ANDQ    R9, R8
+	MOVQ    R8, R9
+	SHRQ    $1, R9
+	ANDQ    R9, R8
+	ANDQ    R15, R8
+
+	MOVQ    AX, 0(DI)
+	MOVQ    R8, 8(DI)
+	ADDQ    $64, SI
+	ADDQ    $16, DI
+	SUBQ    $64, CX
+	JMP     loop
+
+done:
+	MOVQ    carry+16(FP), DI
+	MOVQ    R13, 0(DI)
+	MOVQ    R14, 8(DI)
+	VZEROUPPER
+	RET
