@@ -6,8 +6,9 @@ package ioc
 //
 //   - the dots that may be an address's first: a dot after a run of 1
 //     to 3 digits that follows a byte continuing nothing (not a letter,
-//     digit, -, _ or dot, or b's start), with a digit after it (bit 63:
-//     whatever follows);
+//     digit, -, _ or dot, or b's start), and before 1 to 3 digits and a
+//     second dot (bits 60-63: whatever follows; a log's versions, HTTP/1.1
+//     and Mozilla/5.0, mostly stop here);
 //   - the 16-byte spans, aligned in b, that are all hex digits (bits 0,
 //     16, 32, 48): a hex run of 31 bytes or more fills one.
 //
@@ -62,7 +63,15 @@ func marksOf(m classes, carry *[2]uint64) (dots, spans uint64) {
 	x2 := m.name<<2 | px>>62 // bit k: byte k-2 continues a name
 	x3 := m.name<<3 | px>>61
 	x4 := m.name<<4 | px>>60
-	dots = m.dot & d1 & (^x2 | d2&^x3 | d2&d3&^x4) & (m.digit>>1 | 1<<63)
+	// After the dot, 1 to 3 digits and a second dot (bits 60-63: what
+	// follows is not known, so they are kept).
+	g1 := m.digit>>1 | 1<<63 // bit k: byte k+1 is a digit
+	g2 := m.digit>>2 | 3<<62
+	g3 := m.digit>>3 | 7<<61
+	e2 := m.dot>>2 | 3<<62 // bit k: byte k+2 is a dot
+	e3 := m.dot>>3 | 7<<61
+	e4 := m.dot>>4 | 15<<60
+	dots = m.dot & d1 & (^x2 | d2&^x3 | d2&d3&^x4) & g1 & (e2 | g2&e3 | g2&g3&e4)
 	h := m.hex
 	h &= h >> 8
 	h &= h >> 4

@@ -85,7 +85,48 @@ loop:
 	ORQ     R12, R8
 	NOTQ    R8      // hex digits
 
-	// dots &= d1 & (^x2 | d2&^x3 | d2&d3&^x4) & (digits>>1 | 1<<63)
+	// spans: bit 16k set when bytes 16k..16k+15 are all hex.
+	MOVQ    R8, R9
+	SHRQ    $8, R9
+	ANDQ    R9, R8
+	MOVQ    R8, R9
+	SHRQ    $4, R9
+	ANDQ    R9, R8
+	MOVQ    R8, R9
+	SHRQ    $2, R9
+	ANDQ    R9, R8
+	MOVQ    R8, R9
+	SHRQ    $1, R9
+	ANDQ    R9, R8
+	ANDQ    R15, R8
+	MOVQ    R8, 8(DI)
+
+	// dots &= g1 & (e2 | g2&e3 | g2&g3&e4), in complements:
+	// dots &^= ng1 | ne2&(ng2|ne3)&(ng2|ng3|ne4), ngk = ^digits>>k and
+	// nek = ^dots>>k (zero past the 64: what follows is kept).
+	MOVQ    BX, R9
+	NOTQ    R9
+	MOVQ    R9, R11
+	SHRQ    $1, R11     // ng1
+	MOVQ    R9, R8
+	SHRQ    $2, R8      // ng2
+	SHRQ    $3, R9      // ng3
+	MOVQ    AX, R10
+	NOTQ    R10
+	SHRQ    $2, R10     // ne2
+	MOVQ    R10, R12
+	SHRQ    $1, R12     // ne3
+	ORQ     R8, R12
+	ANDQ    R10, R12    // ne2&(ng2|ne3)
+	SHRQ    $2, R10     // ne4
+	ORQ     R8, R10
+	ORQ     R9, R10
+	ANDQ    R10, R12
+	ORQ     R11, R12
+	NOTQ    R12
+	ANDQ    R12, AX
+
+	// dots &= d1 & (^x2 | d2&^x3 | d2&d3&^x4)
 	MOVQ    BX, R9
 	SHLQ    $1, R13, R9 // d1
 	ANDQ    R9, AX
@@ -108,30 +149,10 @@ loop:
 	ANDQ    R10, R12    // d2&d3&^x4
 	ORQ     R12, R11
 	ANDQ    R11, AX
-	MOVQ    BX, R9
-	SHRQ    $1, R9
-	BTSQ    $63, R9
-	ANDQ    R9, AX
 	MOVQ    BX, R13     // the carry for the next 64
 	MOVQ    DX, R14
 
-	// spans: bit 16k set when bytes 16k..16k+15 are all hex.
-	MOVQ    R8, R9
-	SHRQ    $8, R9
-	ANDQ    R9, R8
-	MOVQ    R8, R9
-	SHRQ    $4, R9
-	ANDQ    R9, R8
-	MOVQ    R8, R9
-	SHRQ    $2, R9
-	ANDQ    R9, R8
-	MOVQ    R8, R9
-	SHRQ    $1, R9
-	ANDQ    R9, R8
-	ANDQ    R15, R8
-
 	MOVQ    AX, 0(DI)
-	MOVQ    R8, 8(DI)
 	ADDQ    $64, SI
 	ADDQ    $16, DI
 	SUBQ    $64, CX
