@@ -13,3 +13,10 @@ func marksAVX2(p *byte, n int, carry *[2]uint64, out *uint64)
 func marksFast(b []byte, carry *[2]uint64, out []uint64) {
 	marksAVX2(&b[0], len(b)&^63, carry, &out[0])
 }
+
+//go:noescape
+func filterAVX2(p *byte, words int, bloom *uint64, mask uint64, out *uint64)
+
+func filterFast(b []byte, words int, bloom []uint64, out []uint64) {
+	filterAVX2(&b[0], words, &bloom[0], uint64(len(bloom)-1), &out[0])
+}

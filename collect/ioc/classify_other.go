@@ -7,3 +7,7 @@ package ioc
 var haveMarks = false
 
 func marksFast(b []byte, carry *[2]uint64, out []uint64) { marksGeneric(b, carry, out) }
+
+func filterFast(b []byte, words int, bloom []uint64, out []uint64) {
+	filterGeneric(b, words, bloom, out)
+}

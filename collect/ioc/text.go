@@ -71,7 +71,7 @@ func (t *Text) Scan(b []byte, from int, fn func(id, start, end int)) {
 	}
 	for lo := from; lo < len(b); lo += scanBlock {
 		hi := min(len(b), lo+scanBlock)
-		if useMarks {
+		if useKernels {
 			t.long.scan(b, lo, hi, fn)
 			t.mid.scan(b, lo, hi, fn)
 			t.short.scan(b, lo, hi, fn)
@@ -94,9 +94,11 @@ func (t *Text) Scan(b []byte, from int, fn func(id, start, end int)) {
 	}
 }
 
-// useMarks: hex runs and addresses are found from marks (a test turns it
-// on where there is no fast kernel, and off where there is one).
-var useMarks = haveMarks
+// useKernels: hex runs and addresses are found from marks, and the long
+// patterns' windows tested a KiB at a time (filterWords): with the fast
+// kernels where there are (a test turns it on where there are none, and
+// off where there are).
+var useKernels = haveMarks
 
 // scanBlock is how many bytes Scan looks for everything in at once: a
 // fraction of a second-level cache. (A variable: tests make it small.)
