@@ -1,6 +1,8 @@
 package ioc
 
 import (
+	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -66,5 +68,37 @@ func TestMarksEveryByte(t *testing.T) {
 			in[i] = alpha[r.IntN(len(alpha))]
 		}
 		checkMarks(t, in, [2]uint64{r.Uint64(), r.Uint64()})
+	}
+}
+
+// TestPairAt: the branch-free reading of the numbers around a dot is
+// the table's answer for every first two numbers of an address, whatever
+// stands before and after them.
+func TestPairAt(t *testing.T) {
+	quads := map[[4]byte][]int{}
+	r := rand.New(rand.NewPCG(4, 4))
+	for i := 0; i < 300; i++ {
+		quads[[4]byte{byte(r.IntN(256)), byte(r.IntN(256)), 1, 2}] = []int{i}
+	}
+	tx := newText(nil, quads)
+	for a := 0; a < 256; a++ {
+		for c := 0; c < 256; c++ {
+			s := fmt.Sprintf("%d.%d.", a, c)
+			// The dot at byte 3 of 8: pad before with a byte that stands
+			// alone, after with anything.
+			pre := 3 - len(fmt.Sprint(a))
+			var w [8]byte
+			for i := range w {
+				w[i] = byte(r.Uint32())
+			}
+			for i := 0; i < pre; i++ {
+				w[i] = " ([/=,"[r.IntN(6)]
+			}
+			copy(w[pre:], s)
+			want := tx.pairs[a<<2|c>>6]&(1<<(c&63)) != 0
+			if got := tx.pairAt(binary.LittleEndian.Uint64(w[:])); got != want {
+				t.Fatalf("%q: %v, want %v", w, got, want)
+			}
+		}
 	}
 }

@@ -2,6 +2,7 @@ package ioc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math/bits"
 	"net/netip"
 )
@@ -219,6 +220,9 @@ func (t *Text) scanMarked(b []byte, from, to int, fn func(id, start, end int)) {
 				if d >= to {
 					break
 				}
+				if d >= 3 && d+5 <= len(b) && !t.pairAt(binary.LittleEndian.Uint64(b[d-3:d+5])) {
+					continue
+				}
 				s := d - 1
 				for s > 0 && d-s < 3 && isDigit(b[s-1]) {
 					s--
@@ -236,6 +240,30 @@ func (t *Text) scanMarked(b []byte, from, to int, fn func(id, start, end int)) {
 			}
 		}
 	}
+}
+
+// pairAt reports whether the first two numbers around a dot, in v (the
+// 3 bytes before it, the dot, the 4 after), may begin an address of the
+// list: the table of first two numbers, with no branch on how many
+// digits each has (a log's addresses have 1, 2 or 3 at random, and a
+// branch on it is mispredicted half the time). An address's numbers are
+// read right whatever v holds past them; what is not an address may pass,
+// and ipv4At reads it whole.
+func (t *Text) pairAt(v uint64) bool {
+	// c is a byte less '0'; digit(c) is all ones if the byte is a
+	// digit, by arithmetic shifts (an if here compiles to a branch).
+	digit := func(c int64) int64 { return (c - 10) >> 63 &^ (c >> 63) }
+	at := func(k uint) int64 { return int64(v>>(8*k)&0xff) - '0' }
+	c0, c1, c2, c4, c5, c6 := at(0), at(1), at(2), at(4), at(5), at(6)
+	d1 := digit(c1)
+	n1 := c2 + (10*c1)&d1 + (100*c0)&d1&digit(c0)
+	d5 := digit(c5)
+	two := 10*c4 + c5
+	n2 := c4 + (two-c4)&d5 + (10*two+c6-two)&d5&digit(c6)
+	if uint64(n1) > 255 || uint64(n2) > 255 {
+		return false
+	}
+	return t.pairs[n1<<2|n2>>6]&(1<<(n2&63)) != 0
 }
 
 // markGroups is how many 64-byte groups are marked at once: their marks
