@@ -178,7 +178,11 @@ func NewMatcher(ps []Pattern) *Matcher {
 	// fewest patterns share and that are not all digits: a window many
 	// patterns hold (".exa" of a thousand domains) would send every
 	// occurrence of it in the text to a long list of candidates.
-	shared := map[uint64]int{}
+	windows := 0
+	for _, p := range m.pats {
+		windows += len(p.text) - m.width + 1
+	}
+	shared := make(map[uint64]int, windows) // (grown from empty, it is rehashed a dozen times)
 	for _, p := range m.pats {
 		for off := 0; off+m.width <= len(p.text); off++ {
 			shared[m.windowAt(p.text[off:])]++
@@ -217,7 +221,7 @@ func NewMatcher(ps []Pattern) *Matcher {
 		w   uint64
 		off int32
 	}
-	byFiling := map[filing][]int32{}
+	byFiling := make(map[filing][]int32, len(m.pats)*m.stride)
 	var order []filing
 	minLen := m.maxLen
 	for i, p := range m.pats {
