@@ -10,8 +10,17 @@ var haveMarks = cpu.X86.HasAVX2
 //go:noescape
 func marksAVX2(p *byte, n int, carry *[2]uint64, out *uint64)
 
+//go:noescape
+func marks4AVX2(p *byte, n int, carry *[2]uint64, out *uint64)
+
 func marksFast(b []byte, carry *[2]uint64, out []uint64) {
-	marksAVX2(&b[0], len(b)&^63, carry, &out[0])
+	n := len(b) &^ 255
+	if n > 0 {
+		marks4AVX2(&b[0], n, carry, &out[0])
+	}
+	if n < len(b)&^63 {
+		marksAVX2(&b[n], len(b)&^63-n, carry, &out[n/32])
+	}
 }
 
 //go:noescape

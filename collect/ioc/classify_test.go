@@ -60,10 +60,11 @@ func TestMarksEveryByte(t *testing.T) {
 		checkMarks(t, in, [2]uint64{})
 		checkMarks(t, in, [2]uint64{r.Uint64(), r.Uint64()})
 	}
-	// Text of the classes that matter, dense.
+	// Text of the classes that matter, dense, in one to several runs of
+	// four groups at a time and the groups left.
 	const alpha = "0123456789.abcfgAFGz-_ /:"
 	for n := 0; n < 2000; n++ {
-		in := make([]byte, 128)
+		in := make([]byte, 64*(1+r.IntN(40)))
 		for i := range in {
 			in[i] = alpha[r.IntN(len(alpha))]
 		}
