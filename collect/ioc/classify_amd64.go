@@ -8,9 +8,6 @@ import "golang.org/x/sys/cpu"
 var haveMarks = cpu.X86.HasAVX2
 
 //go:noescape
-func marksAVX2(p *byte, n int, carry *[2]uint64, out *uint64)
-
-//go:noescape
 func marks4AVX2(p *byte, n int, carry *[2]uint64, out *uint64)
 
 func marksFast(b []byte, carry *[2]uint64, out []uint64) {
@@ -18,8 +15,8 @@ func marksFast(b []byte, carry *[2]uint64, out []uint64) {
 	if n > 0 {
 		marks4AVX2(&b[0], n, carry, &out[0])
 	}
-	if n < len(b)&^63 {
-		marksAVX2(&b[n], len(b)&^63-n, carry, &out[n/32])
+	if n < len(b)&^63 { // the last groups, fewer than four
+		marksGeneric(b[n:len(b)&^63], carry, out[n/32:])
 	}
 }
 

@@ -50,121 +50,6 @@ GLOBL hexcls<>(SB), RODATA|NOPTR, $32
 	VPCMPEQB  Y12, Y2, Y2 \
 	VPMOVMSKB Y2, nothex
 
-// func marksAVX2(p *byte, n int, carry *[2]uint64, out *uint64)
-// n is a multiple of 64; out gets 2 words per 64 bytes (marksOf in
-// classify.go is the same in Go, line for line).
-TEXT ·marksAVX2(SB), NOSPLIT, $0-32
-	MOVQ    p+0(FP), SI
-	MOVQ    n+8(FP), CX
-	MOVQ    carry+16(FP), DI
-	MOVQ    0(DI), R13 // the digits of the 64 bytes before
-	MOVQ    8(DI), R14 // their name bytes
-	MOVQ    out+24(FP), DI
-	VMOVDQU lonib<>(SB), Y14
-	VMOVDQU hinib<>(SB), Y15
-	VMOVDQU nib<>(SB), Y13
-	VMOVDQU hexcls<>(SB), Y11
-	VPXOR   Y12, Y12, Y12
-	MOVQ    $0x0001000100010001, R15 // after the globals' loads (R15 is theirs when linking dynamically)
-
-loop:
-	CMPQ    CX, $64
-	JLT     done
-	VMOVDQU (SI), Y0
-	VMOVDQU 32(SI), Y1
-	CLASS(Y0, AX, BX, DX, R8)
-	CLASS(Y1, R9, R10, R11, R12)
-	SHLQ    $32, R9
-	ORQ     R9, AX  // dots
-	SHLQ    $32, R10
-	ORQ     R10, BX // digits
-	SHLQ    $32, R11
-	ORQ     R11, DX
-	NOTQ    DX      // name bytes
-	SHLQ    $32, R12
-	ORQ     R12, R8
-	NOTQ    R8      // hex digits
-
-	// spans: bit 16k set when bytes 16k..16k+15 are all hex.
-	MOVQ    R8, R9
-	SHRQ    $8, R9
-	ANDQ    R9, R8
-	MOVQ    R8, R9
-	SHRQ    $4, R9
-	ANDQ    R9, R8
-	MOVQ    R8, R9
-	SHRQ    $2, R9
-	ANDQ    R9, R8
-	MOVQ    R8, R9
-	SHRQ    $1, R9
-	ANDQ    R9, R8
-	ANDQ    R15, R8
-	MOVQ    R8, 8(DI)
-
-	// dots &= g1 & (e2 | g2&e3 | g2&g3&e4), in complements:
-	// dots &^= ng1 | ne2&(ng2|ne3)&(ng2|ng3|ne4), ngk = ^digits>>k and
-	// nek = ^dots>>k (zero past the 64: what follows is kept).
-	MOVQ    BX, R9
-	NOTQ    R9
-	MOVQ    R9, R11
-	SHRQ    $1, R11     // ng1
-	MOVQ    R9, R8
-	SHRQ    $2, R8      // ng2
-	SHRQ    $3, R9      // ng3
-	MOVQ    AX, R10
-	NOTQ    R10
-	SHRQ    $2, R10     // ne2
-	MOVQ    R10, R12
-	SHRQ    $1, R12     // ne3
-	ORQ     R8, R12
-	ANDQ    R10, R12    // ne2&(ng2|ne3)
-	SHRQ    $2, R10     // ne4
-	ORQ     R8, R10
-	ORQ     R9, R10
-	ANDQ    R10, R12
-	ORQ     R11, R12
-	NOTQ    R12
-	ANDQ    R12, AX
-
-	// dots &= d1 & (^x2 | d2&^x3 | d2&d3&^x4)
-	MOVQ    BX, R9
-	SHLQ    $1, R13, R9 // d1
-	ANDQ    R9, AX
-	MOVQ    BX, R9
-	SHLQ    $2, R13, R9 // d2
-	MOVQ    BX, R10
-	SHLQ    $3, R13, R10
-	ANDQ    R9, R10     // d2&d3
-	MOVQ    DX, R11
-	SHLQ    $2, R14, R11
-	NOTQ    R11         // ^x2
-	MOVQ    DX, R12
-	SHLQ    $3, R14, R12
-	NOTQ    R12
-	ANDQ    R9, R12     // d2&^x3
-	ORQ     R12, R11
-	MOVQ    DX, R12
-	SHLQ    $4, R14, R12
-	NOTQ    R12
-	ANDQ    R10, R12    // d2&d3&^x4
-	ORQ     R12, R11
-	ANDQ    R11, AX
-	MOVQ    BX, R13     // the carry for the next 64
-	MOVQ    DX, R14
-
-	MOVQ    AX, 0(DI)
-	ADDQ    $64, SI
-	ADDQ    $16, DI
-	SUBQ    $64, CX
-	JMP     loop
-
-done:
-	MOVQ    carry+16(FP), DI
-	MOVQ    R13, 0(DI)
-	MOVQ    R14, 8(DI)
-	VZEROUPPER
-	RET
-
 DATA spans16<>+0(SB)/8, $0x0001000100010001
 DATA spans16<>+8(SB)/8, $0x0001000100010001
 DATA spans16<>+16(SB)/8, $0x0001000100010001
@@ -194,9 +79,10 @@ GLOBL spans16<>(SB), RODATA|NOPTR, $32
 	MOVQ    R8, slot+96(SP)
 
 // func marks4AVX2(p *byte, n int, carry *[2]uint64, out *uint64)
-// marksAVX2 four groups (256 bytes) at a time, n a multiple of 256: the
-// groups' masks are classified one by one as there, then marked together,
-// a group to each 64-bit lane (the carry is the lane before).
+// marks four groups (256 bytes) at a time, n a multiple of 256: each
+// group's masks classified (GROUP), then the four marked together, a
+// group to each 64-bit lane, the lane before as its carry (marksOf in
+// classify.go is the same in Go).
 TEXT ·marks4AVX2(SB), NOSPLIT, $128-32
 	MOVQ    p+0(FP), SI
 	MOVQ    n+8(FP), CX
@@ -259,7 +145,9 @@ loop4:
 	VPOR   Y6, Y9, Y9
 	VPAND  Y9, Y0, Y0
 
-	// dots &^= ng1 | ne2&(ng2|ne3)&(ng2|ng3|ne4) (as in marksAVX2)
+	// dots &= g1 & (e2 | g2&e3 | g2&g3&e4), in complements:
+	// dots &^= ng1 | ne2&(ng2|ne3)&(ng2|ng3|ne4), ngk = ^digits>>k and
+	// nek = ^dots>>k (zero past the 64: what follows is kept)
 	VPXOR   Y7, Y1, Y6   // ^digits
 	VMOVDQU 0(SP), Y8
 	VPXOR   Y7, Y8, Y8   // ^dots
