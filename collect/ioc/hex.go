@@ -39,7 +39,7 @@ func newHexRuns(ps []Pattern) *hexRuns {
 	if len(ps) == 0 {
 		return nil
 	}
-	h := &hexRuns{ids: map[string][]int{}, stride: 128}
+	h := &hexRuns{ids: make(map[string][]int, len(ps)), stride: 128}
 	for _, p := range ps {
 		k := strings.ToLower(p.Text)
 		h.ids[k] = append(h.ids[k], p.ID)

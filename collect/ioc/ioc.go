@@ -88,7 +88,7 @@ func Parse(r io.Reader) (*List, error) {
 		return nil, fmt.Errorf("line %d: %v (a line may be at most 64 KiB)", n+1, err)
 	}
 	h.Sum(l.Sum[:0])
-	l.index = map[string]int{}
+	l.index = make(map[string]int, len(l.Entries))
 	for i, e := range l.Entries {
 		l.index[e.String()] = i
 	}

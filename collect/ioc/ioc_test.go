@@ -110,10 +110,18 @@ func TestMatcherAgainstNaive(t *testing.T) {
 		}
 		return string(b)
 	}
-	for round := 0; round < 50; round++ {
+	defer func(u bool) { useKernels = u }(useKernels)
+	for round := 0; round < 100; round++ {
+		// Odd rounds: long patterns only, whose windows are 8 bytes every
+		// 16, tested a KiB at a time or one by one (useKernels).
+		useKernels = round%4 < 2
 		var ps []Pattern
 		for i := 0; i < 1+r.IntN(30); i++ {
-			ps = append(ps, Pattern{Text: word(4 + r.IntN(12)), ID: i})
+			n := 4 + r.IntN(12)
+			if round%2 == 1 {
+				n = wide8 + r.IntN(20)
+			}
+			ps = append(ps, Pattern{Text: word(n), ID: i})
 		}
 		text := []byte(word(5000))
 		for i := 0; i < 40; i++ {
@@ -358,8 +366,13 @@ func FuzzTextReference(f *testing.F) {
 				ps = append(ps, Pattern{Text: word(19 + r.IntN(12)), Whole: true, ID: i})
 			}
 		}
-		// Plant some patterns, some upper-cased, in the text.
+		// Plant some patterns, some upper-cased, in the text (sometimes
+		// repeated past a few KiB: the long windows are tested a KiB at a
+		// time).
 		b := append([]byte(nil), text...)
+		for len(text) > 0 && r.IntN(3) == 0 && len(b) < 3000 {
+			b = append(b, text...)
+		}
 		for i := 0; i < 1+r.IntN(20); i++ {
 			var p string
 			if len(ps) > 0 && r.IntN(3) > 0 {
@@ -382,6 +395,9 @@ func FuzzTextReference(f *testing.F) {
 		want := reference(ps, ipv4, b)
 		defer func(n int) { scanBlock = n }(scanBlock)
 		scanBlock = 1 + r.IntN(64) // blocks' edges inside the text
+		if r.IntN(4) == 0 {
+			scanBlock = 1 + r.IntN(4096)
+		}
 		tx := newText(ps, quads)
 		if tx == nil {
 			if len(want) > 0 {
@@ -389,30 +405,36 @@ func FuzzTextReference(f *testing.F) {
 			}
 			return
 		}
-		got := map[string]bool{}
-		tx.Scan(b, 0, func(id, s, e int) { got[fmt.Sprintf("%d@%d-%d", id, s, e)] = true })
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("whole: got %v\nwant %v\ntext %q\npatterns %+v\nipv4 %v", got, want, b, ps, ipv4)
-		}
-		pieces := map[string]bool{}
-		var tail []byte
-		base, step := 0, 1+int(piece)%997
-		for off := 0; off < len(b); {
-			k := min(step, len(b)-off)
-			buf := append(append([]byte(nil), tail...), b[off:off+k]...)
-			start := base
-			tx.Scan(buf, len(tail), func(id, s, e int) { pieces[fmt.Sprintf("%d@%d-%d", id, start+s, start+e)] = true })
-			keep := min(len(buf), tx.MaxLen()-1)
-			tail = buf[len(buf)-keep:]
-			base = start + len(buf) - keep
-			off += k
-		}
-		// A match found in pieces may end at a piece's edge where the
-		// whole text continues it: the next piece decides. Compare only
-		// what both views can decide: the whole text's matches are found.
-		for k := range want {
-			if !pieces[k] {
-				t.Fatalf("in pieces of %d: missed %s of %v\ntext %q", step, k, want, b)
+		// Both ways of finding hex runs and addresses: from marks and
+		// from windows and dots.
+		defer func(u bool) { useKernels = u }(useKernels)
+		for _, marked := range []bool{false, true} {
+			useKernels = marked
+			got := map[string]bool{}
+			tx.Scan(b, 0, func(id, s, e int) { got[fmt.Sprintf("%d@%d-%d", id, s, e)] = true })
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("marks %v, whole: got %v\nwant %v\ntext %q\npatterns %+v\nipv4 %v", marked, got, want, b, ps, ipv4)
+			}
+			pieces := map[string]bool{}
+			var tail []byte
+			base, step := 0, 1+int(piece)%997
+			for off := 0; off < len(b); {
+				k := min(step, len(b)-off)
+				buf := append(append([]byte(nil), tail...), b[off:off+k]...)
+				start := base
+				tx.Scan(buf, len(tail), func(id, s, e int) { pieces[fmt.Sprintf("%d@%d-%d", id, start+s, start+e)] = true })
+				keep := min(len(buf), tx.MaxLen()-1)
+				tail = buf[len(buf)-keep:]
+				base = start + len(buf) - keep
+				off += k
+			}
+			// A match found in pieces may end at a piece's edge where the
+			// whole text continues it: the next piece decides. Compare only
+			// what both views can decide: the whole text's matches are found.
+			for k := range want {
+				if !pieces[k] {
+					t.Fatalf("marks %v, in pieces of %d: missed %s of %v\ntext %q", marked, step, k, want, b)
+				}
 			}
 		}
 	})
@@ -454,6 +476,11 @@ func BenchmarkCorpus(b *testing.B) {
 		{"long", func(b []byte) { t.long.Scan(b, 0, nop) }},
 		{"hex+long", func(b []byte) { t.long.scanWithHex(t.hex, b, 0, len(b), nop) }},
 		{"ipv4", func(b []byte) { t.scanIPv4(b, 0, len(b), nop) }},
+		{"marked", func(b []byte) { // hex and ipv4 from marks
+			for lo := 0; lo < len(b); lo += scanBlock {
+				t.scanMarked(b, lo, min(len(b), lo+scanBlock), nop)
+			}
+		}},
 		{"all", func(b []byte) { t.Scan(b, 0, nop) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {

@@ -2,6 +2,7 @@ package ioc
 
 import (
 	"encoding/binary"
+	"math/bits"
 )
 
 // Pattern is one text to look for. Whole patterns match only where they
@@ -109,18 +110,33 @@ func (m *Matcher) windowAt(b []byte) uint64 {
 	return key4(b)
 }
 
-// hash is a window's place in the filter (its top m.bits bits, after a
-// shift and a multiplication mix every byte into them) and the two bits
-// of the word there that it sets (from bits in the middle).
+// hash is a window's bucket among the candidates (its top m.bits bits)
+// and the two bits it sets in its filter word.
 func (m *Matcher) hash(w uint64) (h uint32, word uint64) {
-	x := mix(w)
+	x := filterMix(w)
 	return uint32(x >> (64 - m.bits)), wordBits(x)
 }
 
+// filterMix mixes a window for the filter: each half multiplied by a
+// constant of its own, 32 by 32 bits into 64 (what AVX2 multiplies four
+// windows at a time with, filter_amd64.s), the two products XORed. Their
+// top bits depend on every bit of the window.
+func filterMix(w uint64) uint64 {
+	return uint64(uint32(w))*0x9E3779B1 ^ (w>>32)*0x85EBCA77
+}
+
+// filterWord is where a mixed window's two bits are in the filter: its
+// top bits, after a constant shift (the loop over windows keeps its one
+// variable shift register for the bits).
+func (m *Matcher) filterWord(x uint64) int { return int(x>>filterShift) & (len(m.bloom) - 1) }
+
+const filterShift = 48 // the filter has 1<<16 words at most (maxBits)
+
 func mix(w uint64) uint64 { return (w ^ w>>29) * 0x9E3779B97F4A7C15 }
 
-// wordBits are the two bits a mixed window sets in its filter word.
-func wordBits(x uint64) uint64 { return 1<<(x>>20&63) | 1<<(x>>26&63) }
+// wordBits are the two bits a mixed window sets in its filter word: from
+// bits 36-47 of the mix, below the word's place.
+func wordBits(x uint64) uint64 { return 1<<(x>>36&63) | 1<<(x>>42&63) }
 
 // digits reports whether a window is digits only (as timestamps, ids and
 // sizes in a log are): such windows are filed only where a pattern has
@@ -162,7 +178,11 @@ func NewMatcher(ps []Pattern) *Matcher {
 	// fewest patterns share and that are not all digits: a window many
 	// patterns hold (".exa" of a thousand domains) would send every
 	// occurrence of it in the text to a long list of candidates.
-	shared := map[uint64]int{}
+	windows := 0
+	for _, p := range m.pats {
+		windows += len(p.text) - m.width + 1
+	}
+	shared := make(map[uint64]int, windows) // (grown from empty, it is rehashed a dozen times)
 	for _, p := range m.pats {
 		for off := 0; off+m.width <= len(p.text); off++ {
 			shared[m.windowAt(p.text[off:])]++
@@ -201,7 +221,7 @@ func NewMatcher(ps []Pattern) *Matcher {
 		w   uint64
 		off int32
 	}
-	byFiling := map[filing][]int32{}
+	byFiling := make(map[filing][]int32, len(m.pats)*m.stride)
 	var order []filing
 	minLen := m.maxLen
 	for i, p := range m.pats {
@@ -261,7 +281,7 @@ func NewMatcher(ps []Pattern) *Matcher {
 	for _, c := range cands {
 		h, bits := m.hash(c.w)
 		count[h>>m.hshift+1]++
-		m.bloom[h>>6] |= bits
+		m.bloom[m.filterWord(filterMix(c.w))] |= bits
 	}
 	for i := 1; i < len(count); i++ {
 		count[i] += count[i-1]
@@ -302,27 +322,69 @@ func (m *Matcher) scan(b []byte, from, to int, fn func(id, start, end int)) {
 	// start the windows early enough to see one ending past from.
 	first := max(0, from-m.maxLen+1)
 	first -= first % m.stride
-	// The fields the loop uses, in locals: it runs once per window.
-	bloom, shift, stride := m.bloom, 64-(m.bits-6), m.stride
-	if m.width == 8 {
-		for i := first; i < to && i+8 <= len(b); i += stride {
-			w := key8(b[i:])
-			x := mix(w)
-			bits := wordBits(x)
-			if bloom[x>>shift]&bits == bits {
-				m.check(b, from, to, i, w, uint32(x>>(64-m.bits)), fn)
+	i := first
+	if useKernels && m.width == 8 && m.stride == 16 {
+		i = m.scanKiB(b, from, to, i, fn)
+	}
+	for ; i < to; i += m.stride {
+		var w, x uint64
+		if i, w, x = m.next(b, i, to); i >= to {
+			return
+		}
+		m.check(b, from, to, i, w, uint32(x>>(64-m.bits)), fn)
+	}
+}
+
+// scanKiB is scan of the windows from i on a KiB (64 windows) at a time,
+// through filterWords, while a whole KiB lies before to and inside b; it
+// returns where the windows left begin.
+func (m *Matcher) scanKiB(b []byte, from, to, i int, fn func(id, start, end int)) int {
+	var out [64]uint64
+	for {
+		words := min((min(to, len(b))-i)/1024, len(out))
+		if words <= 0 {
+			return i
+		}
+		filterWords(b[i:], words, m.bloom, out[:])
+		for j, o := range out[:words] {
+			for ; o != 0; o &= o - 1 {
+				at := i + 1024*j + 16*bits.TrailingZeros64(o)
+				w := key8(b[at : at+8])
+				m.check(b, from, to, at, w, uint32(filterMix(w)>>(64-m.bits)), fn)
 			}
 		}
-		return
+		i += 1024 * words
 	}
-	for i := first; i < to && i+4 <= len(b); i += stride {
-		w := key4(b[i:])
-		x := mix(w)
-		bits := wordBits(x)
-		if bloom[x>>shift]&bits == bits {
-			m.check(b, from, to, i, w, uint32(x>>(64-m.bits)), fn)
+}
+
+// next is the first window at i, i+stride, ... before to (and 8 or 4
+// bytes inside b) whose filter bits are set, with its key and mix; to if
+// there is none. It calls nothing: the loop, run once per window, keeps
+// everything in registers.
+func (m *Matcher) next(b []byte, i, to int) (int, uint64, uint64) {
+	// The two bits are tested one at a time (BTQ, no shift register),
+	// the second seldom.
+	bloom, mask, stride := m.bloom, uint64(len(m.bloom)-1), m.stride
+	if m.width == 8 {
+		for end := min(to, len(b)-7); i < end; i += stride {
+			w := key8(b[i : i+8]) // (a slice of known length: no pointer masking)
+			x := filterMix(w)
+			f := bloom[x>>filterShift&mask]
+			if f&(1<<(x>>36&63)) != 0 && f&(1<<(x>>42&63)) != 0 {
+				return i, w, x
+			}
+		}
+		return to, 0, 0
+	}
+	for end := min(to, len(b)-3); i < end; i += stride {
+		w := key4(b[i : i+4])
+		x := filterMix(w)
+		f := bloom[x>>filterShift&mask]
+		if f&(1<<(x>>36&63)) != 0 && f&(1<<(x>>42&63)) != 0 {
+			return i, w, x
 		}
 	}
+	return to, 0, 0
 }
 
 // scanWithHex is scan of an 8-byte matcher and hexRuns h in one pass:
@@ -332,7 +394,7 @@ func (m *Matcher) scan(b []byte, from, to int, fn func(id, start, end int)) {
 func (m *Matcher) scanWithHex(h *hexRuns, b []byte, from, to int, fn func(id, start, end int)) {
 	first := max(0, from-max(m.maxLen, h.maxLen)+1)
 	first -= first % m.stride
-	bloom, shift, stride := m.bloom, 64-(m.bits-6), m.stride
+	bloom, mask, stride := m.bloom, uint64(len(m.bloom)-1), m.stride
 	hexNext := 0 // windows before it lie in a run of hex looked up already
 	for i := first; i < to && i+8 <= len(b); i += stride {
 		raw := binary.LittleEndian.Uint64(b[i:])
@@ -340,9 +402,9 @@ func (m *Matcher) scanWithHex(h *hexRuns, b []byte, from, to int, fn func(id, st
 			hexNext = h.run(b, i, from, to, fn)
 		}
 		w := raw | 0x2020202020202020 // key8
-		x := mix(w)
+		x := filterMix(w)
 		bits := wordBits(x)
-		if bloom[x>>shift]&bits == bits {
+		if bloom[x>>filterShift&mask]&bits == bits {
 			m.check(b, from, to, i, w, uint32(x>>(64-m.bits)), fn)
 		}
 	}
