@@ -1,11 +1,12 @@
 package collect
 
 import (
-	"crypto/sha256"
 	"io"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/custos-ir/custos/internal/iox"
 )
 
 // frameWriter compresses the plaintext in chunks of a fixed size, each an
@@ -28,7 +29,7 @@ type frameWriter struct {
 	sent  bool
 	// plain hashes and counts the plaintext, in order, on the writing
 	// goroutine (read it after Close).
-	plain hashWriter
+	plain *iox.DigestWriter
 	// scan, when set, looks at each chunk on its compressing goroutine.
 	scan    *contentScan
 	written int64 // plaintext accepted so far
@@ -65,7 +66,7 @@ func newFrameWriter(dst io.Writer, enc *zstd.Encoder, workers int, scan *content
 		order: make(chan *frameJob, workers+2),
 		free:  make(chan *frameJob, workers+2),
 		done:  make(chan struct{}),
-		plain: hashWriter{w: io.Discard, h: sha256.New()},
+		plain: iox.NewDigestWriter(io.Discard),
 		scan:  scan,
 	}
 	for range workers + 2 {

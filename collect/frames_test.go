@@ -52,8 +52,8 @@ func TestFrameWriterRoundTrip(t *testing.T) {
 		if err != nil || !bytes.Equal(got, src) {
 			t.Fatalf("%d bytes: round trip gave %d bytes, %v", size, len(got), err)
 		}
-		if fw.plain.n != int64(size) {
-			t.Fatalf("%d bytes: counted %d", size, fw.plain.n)
+		if fw.plain.N != int64(size) {
+			t.Fatalf("%d bytes: counted %d", size, fw.plain.N)
 		}
 	}
 }

@@ -3,9 +3,7 @@ package collect
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"fmt"
-	"hash"
 	"io"
 	"regexp"
 	"runtime"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/custos-ir/custos/collect/ioc"
 	"github.com/custos-ir/custos/custody"
+	"github.com/custos-ir/custos/internal/iox"
 	"github.com/custos-ir/custos/storage"
 )
 
@@ -128,7 +127,7 @@ func (p *Pipeline) run(ctx, sctx context.Context, seq int, d Description, src So
 	if p.Limits != nil {
 		sink = p.Limits.UploadRate.Writer(ctx, bw)
 	}
-	cipher := &hashWriter{w: sink, h: sha256.New()}
+	cipher := iox.NewDigestWriter(sink)
 	aw, err := age.Encrypt(cipher, p.Recipients...)
 	if err != nil {
 		return fmt.Errorf("age: %w", err)
@@ -189,24 +188,32 @@ func (p *Pipeline) run(ctx, sctx context.Context, seq int, d Description, src So
 	if warn != "" {
 		art.Warnings = append(art.Warnings, warn)
 	}
-	art.Plain = custody.Digested{Size: frames.plain.n, SHA256: frames.plain.sum()}
-	art.Cipher = custody.Digested{Size: cipher.n, SHA256: cipher.sum()}
+	art.Plain = custody.Digested{Size: frames.plain.N, SHA256: frames.plain.Sum()}
+	art.Cipher = custody.Digested{Size: cipher.N, SHA256: cipher.Sum()}
 	info, err := ow.Commit(ctx, storage.Digest(art.Cipher.SHA256))
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	committed = true
-	if info.Size != cipher.n {
+	art.Stored, err = confirmed(info, art.Key, cipher.N)
+	return err
+}
+
+// confirmed is what the store confirmed of the object key of size bytes
+// it just committed, as custody records it (nil for a place that confirms
+// nothing, a directory).
+func confirmed(info storage.ObjectInfo, key string, size int64) (*custody.Object, error) {
+	if info.Size != size {
 		// The store took a different number of bytes than we wrote: the
 		// object is there but cannot be trusted; say so loudly.
-		return fmt.Errorf("store: %s holds %d bytes, %d were written", info.Key, info.Size, cipher.n)
+		return nil, fmt.Errorf("store: %s holds %d bytes, %d were written", info.Key, info.Size, size)
 	}
-	info.Key = art.Key
-	if info.VersionID != "" || info.Retention != nil || len(info.Tags) > 0 || info.ETag != "" {
-		o := ObjectRecord(info)
-		art.Stored = &o
+	info.Key = key
+	if info.VersionID == "" && info.Retention == nil && len(info.Tags) == 0 && info.ETag == "" {
+		return nil, nil
 	}
-	return nil
+	o := ObjectRecord(info)
+	return &o, nil
 }
 
 // filesObject is where an artifact's file records go once there are more
@@ -245,15 +252,8 @@ func (f *filesObject) finish(ctx context.Context, art *custody.Artifact) error {
 		return fmt.Errorf("file records not stored (%d of them): %s: %w", fo.Records, fo.Key, err)
 	}
 	f.w = nil
-	if info.Size != fo.Size {
-		return fmt.Errorf("store: %s holds %d bytes, %d were written", fo.Key, info.Size, fo.Size)
-	}
-	info.Key = fo.Key
-	if info.VersionID != "" || info.Retention != nil || len(info.Tags) > 0 || info.ETag != "" {
-		o := ObjectRecord(info)
-		fo.Stored = &o
-	}
-	return nil
+	fo.Stored, err = confirmed(info, fo.Key, fo.Size)
+	return err
 }
 
 func (f *filesObject) abort() {
@@ -323,26 +323,6 @@ func (g *progress) add(n int64) {
 		g.last = now
 		g.p.report(Event{Type: EventProgress, Artifact: g.name, Seq: g.seq, Bytes: g.n})
 	}
-}
-
-// hashWriter hashes and counts what passes through it.
-type hashWriter struct {
-	w io.Writer
-	h hash.Hash
-	n int64
-}
-
-func (h *hashWriter) Write(p []byte) (int, error) {
-	n, err := h.w.Write(p)
-	h.h.Write(p[:n])
-	h.n += int64(n)
-	return n, err
-}
-
-func (h *hashWriter) sum() custody.Digest {
-	var d custody.Digest
-	h.h.Sum(d[:0])
-	return d
 }
 
 // ObjectRecord is what a store confirmed of an object, as custody

@@ -2,15 +2,15 @@ package custody
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"iter"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/custos-ir/custos/internal/iox"
 )
 
 // A tree of a million files is a million file records: held as Go values
@@ -45,7 +45,7 @@ type fileList struct {
 	chunks    [][]byte
 	cur, tmp  []byte
 
-	out *digestWriter
+	out *iox.DigestWriter
 	err error // the first write to out that failed
 }
 
@@ -81,20 +81,6 @@ func (l *fileList) seal() {
 		return
 	}
 	l.chunks = append(l.chunks, bytes.Clone(l.tmp))
-}
-
-// digestWriter hashes and counts what it writes.
-type digestWriter struct {
-	w io.Writer
-	h hash.Hash
-	n int64
-}
-
-func (d *digestWriter) Write(p []byte) (int, error) {
-	n, err := d.w.Write(p)
-	d.h.Write(p[:n])
-	d.n += int64(n)
-	return n, err
 }
 
 // writeJSON writes the records, comma-separated, to w.
@@ -180,7 +166,7 @@ func (a *Artifact) AddFile(f File) {
 			if w, err := a.spill(FilesKey(a.Key)); err != nil {
 				a.Warnings = append(a.Warnings, fmt.Sprintf("file records kept in the record, not in %s: %v", FilesKey(a.Key), err))
 			} else {
-				a.list.out = &digestWriter{w: w, h: sha256.New()}
+				a.list.out = iox.NewDigestWriter(w)
 			}
 		}
 		for i := range a.Files {
@@ -214,10 +200,8 @@ func (a *Artifact) EndFiles() (spilled bool, err error) {
 		a.list = nil
 		return true, fmt.Errorf("%d file records: %w", l.n, l.err)
 	}
-	var d Digest
-	l.out.h.Sum(d[:0])
 	a.FilesObject = &FilesObject{Key: FilesKey(a.Key), Records: l.n, Errors: l.errors,
-		Digested: Digested{Size: l.out.n, SHA256: d}}
+		Digested: Digested{Size: l.out.N, SHA256: l.out.Sum()}}
 	a.list = nil
 	return true, nil
 }
