@@ -153,13 +153,18 @@ func (f *fleetReporter) output(t remote.Target) io.Writer {
 	return &hostLines{f: f, row: f.byName[t.Name]}
 }
 
+// hostLines is written at once by the host's stderr (copied by the ssh
+// command's goroutine) and by custos's own lines about the host.
 type hostLines struct {
 	f   *fleetReporter
 	row *fleetRow
+	mu  sync.Mutex
 	buf []byte
 }
 
 func (h *hostLines) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.buf = append(h.buf, p...)
 	for {
 		i := bytes.IndexByte(h.buf, '\n')

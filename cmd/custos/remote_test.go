@@ -1,10 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/custos-ir/custos/internal/remote"
 )
 
 func TestRemoteArgs(t *testing.T) {
@@ -39,4 +43,49 @@ func TestStreamProcs(t *testing.T) {
 	if got := runtime.GOMAXPROCS(0); got != 3 {
 		t.Errorf("GOMAXPROCS=3 in the environment: %d", got)
 	}
+}
+
+// A host's lines arrive from two goroutines at once (its stderr and
+// custos's own lines about it): each line comes out whole, once.
+func TestHostLinesConcurrent(t *testing.T) {
+	var out syncBuffer
+	rep := newFleetReporter(&out, false, []remote.Target{{Name: "web1"}})
+	w := rep.output(remote.Target{Name: "web1"})
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 5000 {
+				fmt.Fprintf(w, "writer %d line %d of a host's output\n", g, i)
+			}
+		}()
+	}
+	wg.Wait()
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 10000 {
+		t.Fatalf("%d lines, want 10000", len(lines))
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "web1| writer ") || !strings.HasSuffix(l, " of a host's output") {
+			t.Fatalf("line %q", l)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
