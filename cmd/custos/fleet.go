@@ -174,6 +174,10 @@ func (h *hostLines) Write(p []byte) (int, error) {
 		h.f.line(h.row, term.Clean(string(h.buf[:i])))
 		h.buf = h.buf[i+1:]
 	}
+	if len(h.buf) > 64<<10 { // a line that never ends: shown in pieces, not kept
+		h.f.line(h.row, term.Clean(string(h.buf)))
+		h.buf = h.buf[:0]
+	}
 	return len(p), nil
 }
 

@@ -73,6 +73,20 @@ func TestHostLinesConcurrent(t *testing.T) {
 	}
 }
 
+// A host that never ends a line is shown in pieces, not kept whole.
+func TestHostLinesBounded(t *testing.T) {
+	var out syncBuffer
+	rep := newFleetReporter(&out, false, []remote.Target{{Name: "web1"}})
+	w := rep.output(remote.Target{Name: "web1"}).(*hostLines)
+	chunk := []byte(strings.Repeat("A", 4096))
+	for range 1024 { // 4 MiB without a newline
+		w.Write(chunk)
+	}
+	if len(w.buf) > 64<<10+4096 || !strings.HasPrefix(out.String(), "web1| AAAA") {
+		t.Fatalf("%d bytes held, %d shown", len(w.buf), len(out.String()))
+	}
+}
+
 type syncBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
