@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -297,7 +298,9 @@ func (s *SSH) Start(ctx context.Context, t Target, j Job) (*Run, error) {
 	if err1 != nil || err2 != nil {
 		return fail(nil)
 	}
-	if !strings.HasPrefix(dir, "/") || strings.ContainsAny(dir, "'\n") {
+	// The directory is removed with rm -rf at the end: it must be the one
+	// mktemp made, never "/" or a parent a glitch or a host could name.
+	if !strings.HasPrefix(dir, "/") || strings.ContainsAny(dir, "'\n") || path.Clean(dir) != dir || !strings.HasPrefix(path.Base(dir), "custos.") {
 		return fail(fmt.Errorf("make a private directory on %s: the host answered %q", t, dir))
 	}
 	r.Dir = dir

@@ -125,6 +125,22 @@ func TestStartNoBuildForPlatform(t *testing.T) {
 	}
 }
 
+// A private directory that is not one mktemp made ("/", a parent) is
+// refused before anything is sent: it would be removed with rm -rf.
+// The fake host runs here and its script removes what its mktemp
+// answered: only paths inside the fake host's own TMPDIR are named.
+func TestStartRefusesOddDirectory(t *testing.T) {
+	for _, odd := range []string{"", "/custos.x/..", "/www", "/custos.x/../custos.y"} {
+		h := newFakeHost(t)
+		dir := h.tmp + odd
+		h.tool(t, "mktemp", "echo '"+dir+"'")
+		_, err := h.ssh.Start(context.Background(), Target{Dest: "host"}, Job{Args: []string{"collect"}, Binary: build(t)})
+		if err == nil || !strings.Contains(err.Error(), "make a private directory") {
+			t.Errorf("%s: got %v, want it refused", dir, err)
+		}
+	}
+}
+
 // A copy whose SHA-256 is not the one sent is never run.
 func TestStartCopyChanged(t *testing.T) {
 	h := newFakeHost(t)
