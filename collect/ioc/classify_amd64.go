@@ -4,8 +4,12 @@ package ioc
 
 import "golang.org/x/sys/cpu"
 
-// haveMarks: the AVX2 kernel (classify_amd64.s).
+// haveMarks: the AVX2 kernel (classify_amd64.s), built here, runs on this
+// machine.
 var haveMarks = cpu.X86.HasAVX2
+
+// kernelsBuilt: this build holds the kernels.
+const kernelsBuilt = true
 
 //go:noescape
 func marks4AVX2(p *byte, n int, carry *[2]uint64, out *uint64)
