@@ -29,12 +29,17 @@ func (r *Report) records(ctx context.Context, objs Objects, a *Artifact) iter.Se
 	return func(yield func(*File, error) bool) {
 		rc, err := objs.Open(ctx, r.Prefix+f.Key, r.Read[f.Key])
 		if err != nil {
+			r.filesRead[f.Key] = true // said once
 			yield(nil, fmt.Errorf("cannot read %s: %v", f.Key, err))
 			return
 		}
 		defer rc.Close()
 		err = readFilesObject(rc, f, func(rec *File) bool { return yield(rec, nil) })
-		if err != nil && !errors.Is(err, errStopped) {
+		if errors.Is(err, errStopped) {
+			return
+		}
+		r.filesRead[f.Key] = true
+		if err != nil {
 			yield(nil, err)
 		}
 	}
@@ -129,15 +134,15 @@ func readLine(br *bufio.Reader, b []byte, max int) ([]byte, error) {
 	}
 }
 
-// verifyFiles checks an artifact's files object: there, at the recorded
-// version, locked as recorded where the place keeps locks, and holding
-// what the manifest records (size, SHA-256, records, each well-formed).
-func (r *Report) verifyFiles(ctx context.Context, objs Objects, a *Artifact) {
+// placeFiles checks that an artifact's files object is where its records
+// go, there at the recorded version, and locked as recorded where the
+// place keeps locks; false if it cannot be read.
+func (r *Report) placeFiles(ctx context.Context, objs Objects, a *Artifact) bool {
 	f := a.FilesObject
 	thing := "artifact " + a.Name
 	if !filesKeyRE.MatchString(f.Key) || f.Key != FilesKey(a.Key) && a.Key != "" {
 		r.add(thing, "files object %q is not where this artifact's records go", f.Key)
-		return
+		return false
 	}
 	recorded := ""
 	if f.Stored != nil {
@@ -146,7 +151,7 @@ func (r *Report) verifyFiles(ctx context.Context, objs Objects, a *Artifact) {
 	v, ok := r.version(f.Key, recorded)
 	if !ok {
 		r.add(thing, "its %d file records are in %s, which is missing", f.Records, f.Key)
-		return
+		return false
 	}
 	r.Read[f.Key] = v
 	if rt, ok := objs.(Retainer); ok && rt.Retains() {
@@ -158,9 +163,15 @@ func (r *Report) verifyFiles(ctx context.Context, objs Objects, a *Artifact) {
 	}
 	r.Objects++
 	r.Bytes += f.Size
+	return true
+}
+
+// readFiles reads an artifact's files object to its end and checks it
+// against the record (size, SHA-256, records, each well-formed).
+func (r *Report) readFiles(ctx context.Context, objs Objects, a *Artifact) {
 	for _, err := range r.records(ctx, objs, a) {
 		if err != nil {
-			r.add(thing, "file records: %v", err)
+			r.add("artifact "+a.Name, "file records: %v", err)
 			return
 		}
 	}

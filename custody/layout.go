@@ -95,6 +95,22 @@ func FilesKey(artifactKey string) string {
 	return strings.TrimSuffix(artifactKey, ".zst.age") + ".files.jsonl.zst"
 }
 
+// filesArtifact is the key of the artifact whose records files key holds.
+func filesArtifact(filesKey string) string {
+	return strings.TrimSuffix(filesKey, ".files.jsonl.zst") + ".zst.age"
+}
+
+// artifactName is the name and format an artifact key holds
+// (artifacts/NN-name.fmt.zst.age).
+func artifactName(key string) (name, format string) {
+	_, rest, _ := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(key, ArtifactDir), ".zst.age"), "-")
+	i := strings.LastIndexByte(rest, '.')
+	if i < 0 {
+		return rest, ""
+	}
+	return rest[:i], rest[i+1:]
+}
+
 // JournalKey is where an artifact's record is journaled.
 func JournalKey(artifactKey string) string {
 	return JournalDir + strings.TrimSuffix(strings.TrimPrefix(artifactKey, ArtifactDir), ".zst.age") + ".json"

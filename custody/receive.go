@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"strings"
 	"time"
 
 	"github.com/custos-ir/custos/internal/jsonx"
@@ -365,10 +364,7 @@ func (r *Receiver) unrecorded(ctx context.Context) []Artifact {
 		if noted[rel] || !artifactKeyRE.MatchString(rel) {
 			continue
 		}
-		base := rel[len(ArtifactDir):]
-		_, rest, _ := strings.Cut(base, "-")
-		parts := strings.Split(strings.TrimSuffix(rest, ".zst.age"), ".")
-		name, format := strings.Join(parts[:len(parts)-1], "."), parts[len(parts)-1]
+		name, format := artifactName(rel)
 		if noted[name] {
 			continue
 		}
@@ -388,7 +384,7 @@ func (r *Receiver) unrecorded(ctx context.Context) []Artifact {
 		if !filesKeyRE.MatchString(rel) {
 			continue
 		}
-		ak := strings.TrimSuffix(rel, ".files.jsonl.zst") + ".zst.age"
+		ak := filesArtifact(rel)
 		if _, ok := r.stored[ak]; ok || noted[ak] || noted[rel] {
 			continue
 		}
@@ -396,9 +392,7 @@ func (r *Receiver) unrecorded(ctx context.Context) []Artifact {
 		if f == nil {
 			continue
 		}
-		_, rest, _ := strings.Cut(strings.TrimSuffix(ak[len(ArtifactDir):], ".zst.age"), "-")
-		i := strings.LastIndexByte(rest, '.') // the key's shape has one
-		name, format := rest[:i], rest[i+1:]
+		name, format := artifactName(ak)
 		now := time.Now().UTC()
 		out = append(out, Artifact{Name: name, Kind: "unknown", Format: format, Status: StatusFailed, Started: now, Finished: now,
 			FilesObject: f, Errors: []string{"its file records arrived in " + rel + ", counted as they arrived; the artifact itself and the host's record of it did not"}})

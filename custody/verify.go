@@ -51,6 +51,7 @@ type Report struct {
 	listing      map[string][]Object
 	pinned       map[string]Digest // other objects the digest file vouches for
 	known        map[string]bool   // objects the record accounts for
+	filesRead    map[string]bool   // files objects read to their end and checked
 }
 
 // OK reports whether everything held.
@@ -124,7 +125,7 @@ type VerifyOptions struct {
 // The manifest is read once. The error is for a collection that cannot be
 // checked at all.
 func Verify(ctx context.Context, objs Objects, prefix string, o VerifyOptions) (*Report, error) {
-	r := &Report{Location: objs.String(), Prefix: prefix, Read: map[string]string{}, known: map[string]bool{}}
+	r := &Report{Location: objs.String(), Prefix: prefix, Read: map[string]string{}, known: map[string]bool{}, filesRead: map[string]bool{}}
 	if err := r.list(ctx, objs); err != nil {
 		return r, err
 	}
@@ -143,11 +144,14 @@ func Verify(ctx context.Context, objs Objects, prefix string, o VerifyOptions) (
 	r.checkSession()
 	for i := range m.Artifacts {
 		a := &m.Artifacts[i]
-		if a.FilesObject != nil {
-			r.verifyFiles(ctx, objs, a)
-		}
+		files := a.FilesObject != nil && r.placeFiles(ctx, objs, a)
 		if a.IsStored() {
 			r.verifyArtifact(ctx, objs, a, o)
+		}
+		// With identities the tar was checked against the records, which
+		// read and checked the files object on the way; else it is read here.
+		if files && !r.filesRead[a.FilesObject.Key] {
+			r.readFiles(ctx, objs, a)
 		}
 	}
 	var stray []string
@@ -327,25 +331,20 @@ func (r *Report) checkSums(ctx context.Context, objs Objects) {
 		r.add(SumsName, "damaged: %v", err)
 		return
 	}
-	for _, a := range m.Artifacts {
-		if !a.IsStored() {
-			continue
+	listed := func(key string, sum Digest) {
+		if d, ok := sums[key]; !ok {
+			r.add(SumsName, "does not list %s", key)
+		} else if d != sum {
+			r.add(SumsName, "lists %s with a different sha256", key)
 		}
-		if d, ok := sums[a.Key]; !ok {
-			r.add(SumsName, "does not list %s", a.Key)
-		} else if d != a.Cipher.SHA256 {
-			r.add(SumsName, "lists %s with a different sha256", a.Key)
-		}
-		delete(sums, a.Key)
+		delete(sums, key)
 	}
 	for _, a := range m.Artifacts {
+		if a.IsStored() {
+			listed(a.Key, a.Cipher.SHA256)
+		}
 		if f := a.FilesObject; f != nil {
-			if d, ok := sums[f.Key]; !ok {
-				r.add(SumsName, "does not list %s", f.Key)
-			} else if d != f.SHA256 {
-				r.add(SumsName, "lists %s with a different sha256", f.Key)
-			}
-			delete(sums, f.Key)
+			listed(f.Key, f.SHA256)
 		}
 	}
 	for _, k := range sortedKeys(sums) {
