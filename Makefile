@@ -4,7 +4,8 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # Reproducible, static builds: no cgo, no paths, no build ID, no VCS stamp.
 LDFLAGS := -s -w -buildid= -X main.version=$(VERSION)
-BUILD := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags "$(LDFLAGS)"
+GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false
+BUILD := $(GOBUILD) -ldflags "$(LDFLAGS)"
 PLATFORMS := linux/amd64 linux/arm64 windows/amd64 darwin/arm64
 TEST_TIMEOUT ?= 14m
 # The pinned Go tools (scripts/tools/go.mod), built by scripts/provision.sh.
@@ -13,15 +14,27 @@ TESTSUM := $(GO) run ./internal/cmd/testsum
 
 .PHONY: build dist repro release test integration bench bench-load bench-remote bench-many demo fuzz clean
 
+# custos-host is the collector without the S3 client (12 MB, not 22) that
+# custos remote copies to each host; custos records its SHA-256 (-X
+# main.hostBuilds) and sends only that file.
 build:
-	$(BUILD) -o custos ./cmd/custos
+	$(BUILD) -tags custos_host -o custos-host ./cmd/custos
+	$(GOBUILD) -ldflags "$(LDFLAGS) -X main.hostBuilds=$$($(GO) env GOOS)/$$($(GO) env GOARCH)=$$(sha256sum custos-host | cut -d' ' -f1)" -o custos ./cmd/custos
 
+# The host builds first (not for Windows, which custos remote does not
+# reach), then each full build with the list of their SHA-256s.
 dist:
 	@mkdir -p dist
-	@set -e; for p in $(PLATFORMS); do \
+	@set -e; hb=; for p in $(PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; [ $$os = windows ] && continue; \
+	  echo "build dist/custos-host-$$os-$$arch"; \
+	  GOOS=$$os GOARCH=$$arch $(BUILD) -tags custos_host -o dist/custos-host-$$os-$$arch ./cmd/custos; \
+	  hb=$$hb$${hb:+,}$$p=$$(sha256sum dist/custos-host-$$os-$$arch | cut -d' ' -f1); \
+	done; \
+	for p in $(PLATFORMS); do \
 	  os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
 	  echo "build dist/custos-$$os-$$arch$$ext"; \
-	  GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/custos-$$os-$$arch$$ext ./cmd/custos; \
+	  GOOS=$$os GOARCH=$$arch $(GOBUILD) -ldflags "$(LDFLAGS) -X main.hostBuilds=$$hb" -o dist/custos-$$os-$$arch$$ext ./cmd/custos; \
 	done
 	cd dist && sha256sum custos-* > SHA256SUMS
 	bash scripts/sbom.sh dist/custos.cdx.json
@@ -104,4 +117,4 @@ demo: build
 	echo "demo key: $$key (throwaway)"
 
 clean:
-	rm -rf custos dist evidence-demo
+	rm -rf custos custos-host dist evidence-demo

@@ -352,7 +352,7 @@ func operator() custody.Operator {
 }
 
 func tool() custody.Tool {
-	t := custody.Tool{Name: "custos", Version: version, GoVersion: runtime.Version()}
+	t := custody.Tool{Name: buildName, Version: version, GoVersion: runtime.Version()}
 	if exe, err := os.Executable(); err == nil {
 		t.Binary = exe
 		if f, err := os.Open(exe); err == nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/custos-ir/custos/internal/term"
 	"github.com/custos-ir/custos/storage"
 	"github.com/custos-ir/custos/storage/dirstore"
-	"github.com/custos-ir/custos/storage/s3store"
 	"github.com/custos-ir/custos/storage/streamstore"
 )
 
@@ -57,22 +56,6 @@ func parseRetention(s string) (time.Duration, error) {
 	return 0, fmt.Errorf("--retention %q: want days like 90d, or a duration like 2160h", s)
 }
 
-func (o *s3Options) config(url string) (s3store.Config, error) {
-	bucket, prefix, err := s3store.ParseURL(url)
-	if err != nil {
-		return s3store.Config{}, usageErr("%v", err)
-	}
-	c := s3store.Config{Bucket: bucket, Prefix: prefix, Region: o.region, Endpoint: o.endpoint, Profile: o.profile,
-		LockMode: o.lockMode, NoLock: o.noLock}
-	if o.retention != "" {
-		if c.Retention, err = parseRetention(o.retention); err != nil {
-			return c, usageErr("%v", err)
-		}
-	}
-	s3store.ConfigFromEnv(&c)
-	return c, nil
-}
-
 func isS3(loc string) bool { return strings.HasPrefix(loc, "s3://") }
 
 // place is a LOCATION opened: the store, custody's view of it, and the
@@ -110,11 +93,8 @@ func openStore(ctx context.Context, loc string, s3o *s3Options) (storage.Store, 
 		if s3o == nil {
 			s3o = &s3Options{}
 		}
-		c, err := s3o.config(loc)
-		if err != nil {
-			return nil, err
-		}
-		return s3store.New(ctx, c)
+		st, _, err := openS3(ctx, loc, s3o, nil, false)
+		return st, err
 	}
 	ds, err := dirstore.Open(loc)
 	if err != nil {
@@ -141,17 +121,7 @@ func openForWrite(ctx context.Context, to string, s3o *s3Options, tags map[strin
 		return nil, "", usageErr("--to is required: a directory or s3://bucket/prefix that will hold the collection")
 	}
 	if isS3(to) {
-		c, err := s3o.config(to)
-		if err != nil {
-			return nil, "", err
-		}
-		c.Tags = tags
-		s, err := s3store.New(ctx, c)
-		if err != nil {
-			return nil, "", err
-		}
-		warn, err = s.Preflight(ctx)
-		return s, warn, err
+		return openS3(ctx, to, s3o, tags, true)
 	}
 	if _, err := os.Stat(filepath.Join(to, custody.ManifestName)); err == nil {
 		return nil, "", fmt.Errorf("%s already holds a collection (%s): give its parent or a new directory; a collection is never added to", to, custody.ManifestName)

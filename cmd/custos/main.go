@@ -33,6 +33,22 @@ const (
 // version is stamped at build time (-ldflags "-X main.version=...").
 var version = "dev"
 
+// hostBuilds lists the custos-host builds made with this one, as
+// OS/ARCH=SHA256 pairs split by commas (set by make build and make dist
+// with -X): custos remote sends one of them, never another file of that
+// name.
+var hostBuilds string
+
+func hostBuildSums() map[string]string {
+	m := map[string]string{}
+	for _, kv := range strings.Split(hostBuilds, ",") {
+		if plat, sum, ok := strings.Cut(kv, "="); ok {
+			m[plat] = sum
+		}
+	}
+	return m
+}
+
 type stdio struct {
 	in       io.Reader
 	out, err io.Writer

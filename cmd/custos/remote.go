@@ -52,7 +52,7 @@ func runRemoteCmd(ctx context.Context, args []string, std stdio) error {
 	f.BoolVar(&o.sudo, "sudo", false, "run custos with sudo -n on the host (no password prompt: set NOPASSWD or log in as root)")
 	f.StringArrayVar(&o.sshOptions, "ssh-option", nil, "pass -o `OPT` to ssh (repeatable), e.g. Port=2222")
 	f.StringVar(&o.sshConfig, "ssh-config", "", "pass -F `FILE` to ssh (an ssh configuration with the hosts' Host entries)")
-	f.StringVar(&o.binary, "binary", "", "custos build to copy to the host (default: this binary if the platform matches, else dist/custos-OS-ARCH)")
+	f.StringVar(&o.binary, "binary", "", "custos build to copy to the host (default: custos-host of this build beside it or in dist/, else this binary if the platform matches, else dist/custos-OS-ARCH)")
 	f.StringVar(&o.signKey, "sign-key", "", "sign each manifest (and with --hosts, the case) locally with the SSH key in `FILE` once it is home")
 	if err := parseFlags(f, args); err != nil {
 		return err
@@ -140,7 +140,7 @@ func prepareRemote(o remoteOptions) (*remoteRequest, error) {
 		}
 	}
 	r := &remoteRequest{o: o, to: to, caseID: caseID, s3: s3FromArgs(o.collect), ioc: list,
-		ssh: &remote.SSH{Options: o.sshOptions, Config: o.sshConfig}}
+		ssh: &remote.SSH{Options: o.sshOptions, Config: o.sshConfig, HostBuilds: hostBuildSums()}}
 	if o.signKey != "" {
 		// Loaded before anything happens on a host: a wrong key or
 		// passphrase costs nothing there.

@@ -24,9 +24,15 @@ func TestRemoteScripts(t *testing.T) {
 	sshd := testenv.StartSSHD(t)
 	gw := testenv.VersityGW(t)
 	gw.MakeBucket(t, "evidence", true)
+	// custos-host, as make build makes it: the collector without S3.
+	hostBuild := filepath.Join(t.TempDir(), "custos-host")
+	if out, err := exec.Command("go", "build", "-tags", "custos_host", "-o", hostBuild, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags custos_host: %v\n%s", err, out)
+	}
 	p := scriptParams(t, "testdata/remote")
 	setup := p.Setup
 	p.Setup = func(e *testscript.Env) error {
+		e.Setenv("HOST_BUILD", hostBuild)
 		for _, kv := range gw.Env() {
 			k, v, _ := strings.Cut(kv, "=")
 			e.Setenv(k, v)

@@ -9,7 +9,6 @@ import (
 	"github.com/custos-ir/custos/custody"
 	"github.com/custos-ir/custos/storage"
 	"github.com/custos-ir/custos/storage/dirstore"
-	"github.com/custos-ir/custos/storage/s3store"
 )
 
 // openInterrupted opens the store at loc and finds the one interrupted
@@ -17,11 +16,8 @@ import (
 func openInterrupted(ctx context.Context, loc string, s3o *s3Options) (storage.Store, *custody.Interrupted, error) {
 	var st storage.Store
 	if isS3(loc) {
-		c, err := s3o.config(loc)
-		if err != nil {
-			return nil, nil, err
-		}
-		if st, err = s3store.New(ctx, c); err != nil {
+		var err error
+		if st, _, err = openS3(ctx, loc, s3o, nil, false); err != nil {
 			return nil, nil, err
 		}
 	} else {

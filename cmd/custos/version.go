@@ -17,7 +17,7 @@ func runVersionCmd(ctx context.Context, args []string, io stdio) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	fmt.Fprintf(io.out, "custos %s %s %s/%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(io.out, "%s %s %s %s/%s\n", buildName, version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	if exe, err := os.Executable(); err == nil {
 		if sum, err := remote.FileSHA256(exe); err == nil {
 			fmt.Fprintf(io.out, "binary %s\nsha256 %s\n", exe, sum)
@@ -25,7 +25,7 @@ func runVersionCmd(ctx context.Context, args []string, io stdio) error {
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
-			if s.Key == "CGO_ENABLED" || s.Key == "-trimpath" || s.Key == "GOAMD64" || s.Key == "GOARM64" {
+			if s.Key == "CGO_ENABLED" || s.Key == "-trimpath" || s.Key == "-tags" || s.Key == "GOAMD64" || s.Key == "GOARM64" {
 				fmt.Fprintf(io.out, "build %s=%s\n", s.Key, s.Value)
 			}
 		}

@@ -53,6 +53,10 @@ type SSH struct {
 	Options []string // -o options (repeatable)
 	Config  string   // -F file, when set
 	Program string   // the ssh program (default "ssh")
+	// HostBuilds are the SHA-256s of the custos-host builds made with this
+	// program, by platform ("linux/amd64"): FindBinary sends one only if
+	// it is one of them.
+	HostBuilds map[string]string
 
 	mu   sync.Mutex
 	sums map[string]*fileSum // builds hashed, by path: once per run, whatever the hosts
@@ -143,10 +147,19 @@ func Platform(uname string) (string, error) {
 	return goos + "/" + arch, nil
 }
 
-// FindBinary is the build to copy for a platform: explicit when given,
-// this program when the platform is its own, else dist/custos-OS-ARCH
-// beside it or here.
-func FindBinary(explicit, plat string) (string, error) {
+// FindBinary is the build to copy for a platform: explicit when given;
+// else custos-host, the collector without the S3 client (make build puts
+// it beside custos, make dist as dist/custos-host-OS-ARCH), when its
+// SHA-256 is hostSHA, the one this program was built with (its build
+// records the host builds made with it: a host build left from another
+// version is never sent, both ends must speak the same stream); else this
+// program when the platform is its own, else dist/custos-OS-ARCH beside it
+// or here.
+//
+// The host build is preferred because it is 12 MB where the full one is
+// 22: what goes over the link and onto the breached host's disk, where
+// every block written may be one an attacker's deleted file still held.
+func (s *SSH) FindBinary(explicit, plat string) (string, error) {
 	if explicit != "" {
 		if _, err := os.Stat(explicit); err != nil {
 			return "", fmt.Errorf("--binary: %v", err)
@@ -154,11 +167,28 @@ func FindBinary(explicit, plat string) (string, error) {
 		return explicit, nil
 	}
 	self, _ := os.Executable()
-	if plat == runtime.GOOS+"/"+runtime.GOARCH && self != "" {
+	own := plat == runtime.GOOS+"/"+runtime.GOARCH && self != ""
+	suffix := "-" + strings.ReplaceAll(plat, "/", "-")
+	dirs := []string{filepath.Dir(self), filepath.Join(filepath.Dir(self), "dist"), "dist"}
+	if want := s.HostBuilds[plat]; want != "" {
+		var hosts []string
+		if own {
+			hosts = append(hosts, filepath.Join(filepath.Dir(self), "custos-host"))
+		}
+		for _, dir := range dirs {
+			hosts = append(hosts, filepath.Join(dir, "custos-host"+suffix))
+		}
+		for _, p := range hosts {
+			if sum, err := s.sum(p); err == nil && sum.sha == want {
+				return p, nil
+			}
+		}
+	}
+	if own {
 		return self, nil
 	}
-	name := "custos-" + strings.ReplaceAll(plat, "/", "-")
-	for _, dir := range []string{filepath.Dir(self), filepath.Join(filepath.Dir(self), "dist"), "dist"} {
+	name := "custos" + suffix
+	for _, dir := range dirs {
 		p := filepath.Join(dir, name)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
@@ -241,12 +271,12 @@ const setupScript = `uname -sm || exit 1; umask 077; D=$(mktemp -d "${TMPDIR:-/t
 // stdout unread. On an error nothing runs and nothing is left on the host
 // (but for a connection that died mid-setup: see Remove).
 func (s *SSH) Start(ctx context.Context, t Target, j Job) (*Run, error) {
-	if j.Binary != "" {
-		// Hashed while the connection is made.
-		go s.sum(j.Binary)
-	} else if self, err := os.Executable(); err == nil {
-		go s.sum(self)
-	}
+	// The build most likely sent is hashed while the connection is made.
+	go func() {
+		if p, err := s.FindBinary(j.Binary, runtime.GOOS+"/"+runtime.GOARCH); err == nil {
+			s.sum(p)
+		}
+	}()
 	var quoted []string
 	for _, a := range j.Args {
 		if a == DataArg {
@@ -307,7 +337,7 @@ func (s *SSH) Start(ctx context.Context, t Target, j Job) (*Run, error) {
 	if r.Platform, err = Platform(uname); err != nil {
 		return fail(err)
 	}
-	if r.Binary, err = FindBinary(j.Binary, r.Platform); err != nil {
+	if r.Binary, err = s.FindBinary(j.Binary, r.Platform); err != nil {
 		return fail(err)
 	}
 	sum, err := s.sum(r.Binary)

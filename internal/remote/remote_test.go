@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -224,5 +225,55 @@ func TestStartConcurrent(t *testing.T) {
 	}
 	if left := h.left(t); len(left) > 0 {
 		t.Errorf("left on the host: %v", left)
+	}
+}
+
+// TestFindBinaryHostBuild: custos-host is sent only when its SHA-256 is
+// one this program was built with; a file of that name from another build
+// is passed over for this program (its own platform) or dist/custos-OS-ARCH.
+func TestFindBinaryHostBuild(t *testing.T) {
+	t.Chdir(t.TempDir())
+	own := runtime.GOOS + "/" + runtime.GOARCH
+	other := "linux/arm64"
+	if own == other {
+		other = "linux/amd64"
+	}
+	write := func(p, content string) string {
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		sum, err := FileSHA256(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum
+	}
+	suffix := func(plat string) string { return "-" + strings.ReplaceAll(plat, "/", "-") }
+	ownHost := write(filepath.Join("dist", "custos-host"+suffix(own)), "host build, own platform")
+	otherHost := write(filepath.Join("dist", "custos-host"+suffix(other)), "host build, other platform")
+	write(filepath.Join("dist", "custos"+suffix(other)), "full build, other platform")
+	self, _ := os.Executable()
+
+	for _, c := range []struct {
+		name   string
+		builds map[string]string
+		plat   string
+		want   string
+	}{
+		{"own platform, host build recorded", map[string]string{own: ownHost}, own, filepath.Join("dist", "custos-host"+suffix(own))},
+		{"own platform, another host build", map[string]string{own: otherHost}, own, self},
+		{"own platform, none recorded", nil, own, self},
+		{"other platform, host build recorded", map[string]string{other: otherHost}, other, filepath.Join("dist", "custos-host"+suffix(other))},
+		{"other platform, another host build", map[string]string{other: ownHost}, other, filepath.Join("dist", "custos"+suffix(other))},
+	} {
+		s := &SSH{HostBuilds: c.builds}
+		got, err := s.FindBinary("", c.plat)
+		if err != nil || got != c.want {
+			t.Errorf("%s: got %q, %v; want %q", c.name, got, err, c.want)
+		}
+	}
+	if _, err := (&SSH{}).FindBinary("", "darwin/ppc64"); err == nil || !strings.Contains(err.Error(), "no custos build for darwin/ppc64") {
+		t.Errorf("no build: %v", err)
 	}
 }
