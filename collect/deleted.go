@@ -85,7 +85,7 @@ func (d *Deleted) take(ctx context.Context, e *Emitter, f *hostfile.File, h live
 	p := e.files.prepareOpen(f, opt, &e.budget)
 	p.rec.Link = hostfile.RecordPath(h.Link)
 	p.rec.Note = addNote(note, p.rec.Note)
-	out, err := e.files.write(ctx, e.tarWriter(), p)
+	out, err := e.files.write(ctx, e.tarWriter(), e.frames, p)
 	first[key] = out
 	return out, err
 }

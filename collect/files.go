@@ -132,7 +132,7 @@ func (f *Files) archive(ctx context.Context, e *Emitter, ch <-chan *pending) (er
 			return nil, false
 		}
 		e.region(pd.rec.Path)
-		rec, err := e.files.write(ctx, tw, pd)
+		rec, err := e.files.write(ctx, tw, e.frames, pd)
 		e.addRecord(rec)
 		if err != nil {
 			return err, false

@@ -6,7 +6,8 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/custos-ir/custos/internal/iox"
+	"github.com/custos-ir/custos/internal/digest"
+	"github.com/custos-ir/custos/internal/sha256x"
 )
 
 // frameWriter compresses the plaintext in chunks of a fixed size, each an
@@ -27,9 +28,10 @@ type frameWriter struct {
 	free  chan *frameJob
 	done  chan struct{}
 	sent  bool
-	// plain hashes and counts the plaintext, in order, on the writing
-	// goroutine (read it after Close).
-	plain *iox.DigestWriter
+	// plain hashes the plaintext as it is written (read it after Close).
+	// While also is set (tee), what is written goes into it too, in the
+	// same pass: a file's content into the file's own digest.
+	plain, also *sha256x.Hash
 	// scan, when set, looks at each chunk on its compressing goroutine.
 	scan    *contentScan
 	written int64 // plaintext accepted so far
@@ -66,7 +68,7 @@ func newFrameWriter(dst io.Writer, enc *zstd.Encoder, workers int, scan *content
 		order: make(chan *frameJob, workers+2),
 		free:  make(chan *frameJob, workers+2),
 		done:  make(chan struct{}),
-		plain: iox.NewDigestWriter(io.Discard),
+		plain: sha256x.New(),
 		scan:  scan,
 	}
 	for range workers + 2 {
@@ -91,7 +93,6 @@ func newFrameWriter(dst io.Writer, enc *zstd.Encoder, workers int, scan *content
 func (f *frameWriter) writeOut() {
 	defer close(f.done)
 	for j := range f.order {
-		f.plain.Write(j.in)
 		<-j.ready
 		if f.scan != nil {
 			f.scan.take(j.found, j.cards, j.at+int64(len(j.in)))
@@ -133,10 +134,31 @@ func (f *frameWriter) next() {
 	f.cur.prev = append(f.cur.prev[:0], f.tail...)
 }
 
+// tee has what is written from now on hashed into h as well, in the same
+// pass as the plaintext's digest (nil: no more). A file's content lies at
+// a 512-byte offset of the tar, so the two digests take the same blocks
+// and one kernel hashes both (sha256x.WriteBoth): the content is not
+// hashed twice over.
+func (f *frameWriter) tee(h *sha256x.Hash) { f.also = h }
+
+// plainSum is the plaintext's SHA-256, after Close.
+func (f *frameWriter) plainSum() (d digest.Digest) {
+	f.plain.Sum(d[:0])
+	return d
+}
+
 // Offset is the plaintext written so far.
 func (f *frameWriter) Offset() int64 { return f.written }
 
 func (f *frameWriter) Write(p []byte) (int, error) {
+	if err := f.failed(); err != nil {
+		return 0, err
+	}
+	if f.also != nil {
+		sha256x.WriteBoth(f.plain, f.also, p)
+	} else {
+		f.plain.Write(p)
+	}
 	n := 0
 	for len(p) > 0 {
 		if err := f.failed(); err != nil {

@@ -3,6 +3,7 @@ package collect
 import (
 	"bytes"
 	crand "crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"math/rand"
@@ -52,8 +53,11 @@ func TestFrameWriterRoundTrip(t *testing.T) {
 		if err != nil || !bytes.Equal(got, src) {
 			t.Fatalf("%d bytes: round trip gave %d bytes, %v", size, len(got), err)
 		}
-		if fw.plain.N != int64(size) {
-			t.Fatalf("%d bytes: counted %d", size, fw.plain.N)
+		if fw.Offset() != int64(size) {
+			t.Fatalf("%d bytes: counted %d", size, fw.Offset())
+		}
+		if want := sha256.Sum256(src); fw.plainSum() != want {
+			t.Fatalf("%d bytes: plaintext sha256 %x, want %x", size, fw.plainSum(), want)
 		}
 	}
 }

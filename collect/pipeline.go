@@ -138,8 +138,8 @@ func (p *Pipeline) run(ctx, sctx context.Context, seq int, d Description, src So
 	// too, without a second pass.
 	scan := newContentScan(p.Indicators, p.Cards, d.Kind == "live")
 	frames := newFrameWriter(aw, enc, runtime.GOMAXPROCS(0), scan)
-	// The plaintext is hashed by the frame writer's goroutine, in order,
-	// off the goroutine that produces it.
+	// The plaintext is hashed as it is written: a file's content in the
+	// same pass as its own digest (frameWriter.tee).
 
 	prog := &progress{p: p, name: d.Name, seq: seq}
 	e := &Emitter{w: frames, art: art, files: p.Files, onBytes: prog.add, scan: scan, frames: frames}
@@ -188,7 +188,7 @@ func (p *Pipeline) run(ctx, sctx context.Context, seq int, d Description, src So
 	if warn != "" {
 		art.Warnings = append(art.Warnings, warn)
 	}
-	art.Plain = custody.Digested{Size: frames.plain.N, SHA256: frames.plain.Sum()}
+	art.Plain = custody.Digested{Size: frames.Offset(), SHA256: frames.plainSum()}
 	art.Cipher = custody.Digested{Size: cipher.N, SHA256: cipher.Sum()}
 	info, err := ow.Commit(ctx, storage.Digest(art.Cipher.SHA256))
 	if err != nil {

@@ -2,7 +2,6 @@ package collect
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,20 +14,23 @@ import (
 	"github.com/custos-ir/custos/collect/sniff"
 	"github.com/custos-ir/custos/custody"
 	"github.com/custos-ir/custos/internal/rate"
+	"github.com/custos-ir/custos/internal/sha256x"
 )
 
 // write puts a prepared file into tw (nil: record only) and returns its
 // record. The error is for failures of tw, which end the artifact; what
-// concerns the file alone is in its record.
-func (r *FileReader) write(ctx context.Context, tw *paxtar.Writer, p *pending) (custody.File, error) {
-	rec, err := r.writeEntry(ctx, tw, p)
+// concerns the file alone is in its record. fw, when set, is the frame
+// writer under tw: a file streamed into it is hashed in the same pass as
+// the plaintext (frameWriter.tee).
+func (r *FileReader) write(ctx context.Context, tw *paxtar.Writer, fw *frameWriter, p *pending) (custody.File, error) {
+	rec, err := r.writeEntry(ctx, tw, fw, p)
 	if p.suspect != "" && rec.Stored {
 		rec.Flags = append(rec.Flags, "copied, not only hashed: "+p.suspect)
 	}
 	return rec, err
 }
 
-func (r *FileReader) writeEntry(ctx context.Context, tw *paxtar.Writer, p *pending) (custody.File, error) {
+func (r *FileReader) writeEntry(ctx context.Context, tw *paxtar.Writer, fw *frameWriter, p *pending) (custody.File, error) {
 	rec := p.rec
 	store := tw != nil && (!p.opt.HashOnly || p.suspect != "")
 	if p.kind != pendRecord && store {
@@ -51,7 +53,7 @@ func (r *FileReader) writeEntry(ctx context.Context, tw *paxtar.Writer, p *pendi
 	case pendData:
 		return r.writeData(tw, store, p)
 	}
-	return r.stream(ctx, tw, store, p)
+	return r.stream(ctx, tw, fw, store, p)
 }
 
 // writeData stores content prepare read whole.
@@ -87,7 +89,7 @@ func (r *FileReader) writeData(tw *paxtar.Writer, store bool, p *pending) (custo
 // one that shrinks, fails or runs out of time is padded and the record says
 // so. A file with holes is stored sparse: only its data is read, the holes
 // are hashed as the zeros they read as.
-func (r *FileReader) stream(ctx context.Context, tw *paxtar.Writer, store bool, p *pending) (custody.File, error) {
+func (r *FileReader) stream(ctx context.Context, tw *paxtar.Writer, fw *frameWriter, store bool, p *pending) (custody.File, error) {
 	f, rec := p.f, p.rec
 	defer f.Close()
 	var dst io.Writer = io.Discard
@@ -105,7 +107,7 @@ func (r *FileReader) stream(ctx context.Context, tw *paxtar.Writer, store bool, 
 		dst = tw
 		rec.Stored = true
 	}
-	h := sha256.New()
+	h := sha256x.New()
 	var fl *flagScanner
 	if len(p.opt.Flag) > 0 && rec.Size <= flagMax && p.ext == nil {
 		fl = &flagScanner{keys: p.opt.Flag}
@@ -119,10 +121,17 @@ func (r *FileReader) stream(ctx context.Context, tw *paxtar.Writer, store bool, 
 	cl := r.copyLimits(ctx)
 	var n, holes int64
 	var rerr, werr error
-	if p.ext == nil {
-		n, rerr, werr = copyData(io.MultiWriter(dst, h), f, 0, rec.Size, cl)
-	} else {
+	switch {
+	case p.ext != nil:
 		n, holes, rerr, werr = copySparse(dst, h, f, rec.Size, p.ext, cl)
+	case store && fw != nil:
+		// The content goes into the tar at a block boundary: the frame
+		// writer hashes it into h with the plaintext, in one pass.
+		fw.tee(h)
+		n, rerr, werr = copyData(dst, f, 0, rec.Size, cl)
+		fw.tee(nil)
+	default:
+		n, rerr, werr = copyData(io.MultiWriter(dst, h), f, 0, rec.Size, cl)
 	}
 	if werr != nil {
 		return rec, werr
@@ -136,7 +145,7 @@ func (r *FileReader) stream(ctx context.Context, tw *paxtar.Writer, store bool, 
 	}
 	if sn != nil {
 		if p.suspect = sn.Verdict(); p.suspect != "" {
-			return r.storeAgain(ctx, tw, p, rec)
+			return r.storeAgain(ctx, tw, fw, p, rec)
 		}
 	}
 	rec.Note = addNote(rec.Note, f.Changed())
@@ -395,7 +404,7 @@ func tarHeader(rec custody.File, typ byte) *paxtar.Header {
 // storeAgain stores a file that was read for its hash only and turned out
 // to look out of place: it is read a second time, into the tar; a second
 // read that differs from the first is recorded.
-func (r *FileReader) storeAgain(ctx context.Context, tw *paxtar.Writer, p *pending, rec custody.File) (custody.File, error) {
+func (r *FileReader) storeAgain(ctx context.Context, tw *paxtar.Writer, fw *frameWriter, p *pending, rec custody.File) (custody.File, error) {
 	if err := paxtar.CheckName(custody.TarName(rec.Path)); err != nil {
 		rec.Error = "not stored: " + err.Error()
 		return rec, nil
@@ -411,13 +420,18 @@ func (r *FileReader) storeAgain(ctx context.Context, tw *paxtar.Writer, p *pendi
 		return rec, err
 	}
 	rec.Stored = true
-	sum := sha256.New()
+	sum := sha256x.New()
 	var n int64
 	var rerr, werr error
-	if p.ext == nil {
-		n, rerr, werr = copyData(io.MultiWriter(tw, sum), p.f, 0, rec.Size, r.copyLimits(ctx))
-	} else {
+	switch {
+	case p.ext != nil:
 		n, _, rerr, werr = copySparse(tw, sum, p.f, rec.Size, p.ext, r.copyLimits(ctx))
+	case fw != nil:
+		fw.tee(sum)
+		n, rerr, werr = copyData(tw, p.f, 0, rec.Size, r.copyLimits(ctx))
+		fw.tee(nil)
+	default:
+		n, rerr, werr = copyData(io.MultiWriter(tw, sum), p.f, 0, rec.Size, r.copyLimits(ctx))
 	}
 	if werr != nil {
 		return rec, werr

@@ -220,6 +220,9 @@ func liveSource(name string) (collect.StreamFunc, bool) {
 }
 
 func runCollect(ctx context.Context, o collectOptions, io stdio) error {
+	// custos hashes its own binary for the record while the rest is set up.
+	toolc := make(chan custody.Tool, 1)
+	go func() { toolc <- tool() }()
 	s, err := prepareCollect(ctx, o, io.out)
 	if err != nil {
 		return err
@@ -242,7 +245,6 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 		Case:         s.facts,
 		Started:      custody.NewTime(started),
 		Operator:     operator(),
-		Tool:         tool(),
 		Profile:      custody.Profile{Name: s.profile.Name, SHA256: s.profile.SHA256, Variables: s.vars, Paths: o.paths},
 		Recipients:   s.recipients,
 		Settings:     s.settings,
@@ -253,6 +255,7 @@ func runCollect(ctx context.Context, o collectOptions, io stdio) error {
 	if err != nil {
 		m.Warnings = append(m.Warnings, "host identity incomplete: "+err.Error())
 	}
+	m.Tool = <-toolc
 	m.Storage = custody.Storage{Location: s.store.String(), NoLock: isS3(o.to) && o.s3.noLock}
 	for _, w := range append([]string{s.warning}, s.planNotes...) {
 		if w != "" {
