@@ -75,6 +75,13 @@ func (h *Hash) Write(p []byte) (int, error) {
 	if h.std != nil {
 		return h.std.Write(p)
 	}
+	h.write(p)
+	return len(p), nil
+}
+
+// write is Write for the kernels. Without the call through std, a
+// slice it is given does not escape: Sum's padding stays on the stack.
+func (h *Hash) write(p []byte) {
 	n := len(p)
 	h.len += uint64(n)
 	if h.nx > 0 {
@@ -82,7 +89,7 @@ func (h *Hash) Write(p []byte) (int, error) {
 		h.nx += c
 		p = p[c:]
 		if h.nx < BlockSize {
-			return n, nil
+			return
 		}
 		block(&h.h, h.x[:])
 		h.nx = 0
@@ -92,7 +99,6 @@ func (h *Hash) Write(p []byte) (int, error) {
 		p = p[m:]
 	}
 	h.nx = copy(h.x[:], p)
-	return n, nil
 }
 
 // Sum appends the digest of what was written to b. It does not change
@@ -106,7 +112,7 @@ func (h *Hash) Sum(b []byte) []byte {
 	pad[0] = 0x80
 	t := (55-d.len)%BlockSize + 1 // 0x80, then zeros to 56 mod 64
 	binary.BigEndian.PutUint64(pad[t:], d.len<<3)
-	d.Write(pad[:t+8])
+	d.write(pad[:t+8])
 	for _, s := range d.h {
 		b = binary.BigEndian.AppendUint32(b, s)
 	}

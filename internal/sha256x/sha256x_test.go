@@ -258,3 +258,20 @@ func BenchmarkWriteTwo(b *testing.B) {
 		}
 	})
 }
+
+// TestNoAllocs: Write, WriteBoth and Sum into room allocate nothing.
+func TestNoAllocs(t *testing.T) {
+	eachMode(t, func(t *testing.T) {
+		a, b := New(), New()
+		p := make([]byte, 1000)
+		out := make([]byte, 0, Size)
+		if n := testing.AllocsPerRun(100, func() {
+			a.Write(p)
+			WriteBoth(a, b, p[:300])
+			WriteBoth(a, b, p)
+			out = a.Sum(out[:0])
+		}); n != 0 {
+			t.Fatalf("%v allocations", n)
+		}
+	})
+}
