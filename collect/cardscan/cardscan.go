@@ -9,6 +9,12 @@
 // are a count and the offsets of the first few. A Scanner is an io.Writer
 // that takes the plaintext in pieces of any size, so it can sit beside a
 // hash in a one-pass pipeline; memory is constant.
+//
+// Chunks counts them in the chunks a collection takes, giving a Scanner
+// only the few runs of digits that may hold one. On amd64 with AVX2 an
+// assembly kernel (kernel_amd64.s) marks 64 bytes at a time where one may
+// begin; elsewhere, and with -tags purego, Go finds them (countGo), with
+// the same count.
 package cardscan
 
 import "encoding/binary"
