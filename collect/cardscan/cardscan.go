@@ -9,6 +9,12 @@
 // are a count and the offsets of the first few. A Scanner is an io.Writer
 // that takes the plaintext in pieces of any size, so it can sit beside a
 // hash in a one-pass pipeline; memory is constant.
+//
+// Chunks counts them in the chunks a collection takes, giving a Scanner
+// only the few runs of digits that may hold one. On amd64 with AVX2 an
+// assembly kernel (kernel_amd64.s) marks 64 bytes at a time where one may
+// begin; elsewhere, and with -tags purego, Go finds them (countGo), with
+// the same count.
 package cardscan
 
 import "encoding/binary"
@@ -384,7 +390,27 @@ type Chunks struct{}
 //
 // It runs on every chunk of every artifact, and logs are full of digits
 // (addresses, times, sizes) that would take a Scanner through its state
-// machine byte by byte. So Count looks for chains first: digits each joined
+// machine byte by byte. So only chains that may hold a number are given
+// to a Scanner (countGo says how and why that finds what one Scanner over
+// all of b would). Where the machine has AVX2 (haveKernel), a kernel
+// marks 64 bytes at a time where a number may begin and countKernel
+// looks at the chains there only, a few bit operations per 64 bytes in
+// between; elsewhere countGo walks b with an 8-byte prefilter. Both count
+// the same.
+func (Chunks) Count(b []byte, from int) int {
+	if haveKernel {
+		return countKernel(b, from)
+	}
+	return countGo(b, from)
+}
+
+// countGo is Count in Go alone: the reference the kernel's path is tested
+// against, and Count where there is no kernel (not amd64, -tags purego,
+// no AVX2).
+//
+// It runs on every chunk of every artifact, and logs are full of digits
+// (addresses, times, sizes) that would take a Scanner through its state
+// machine byte by byte. So countGo looks for chains first: digits each joined
 // to the next by one ' ', '-' or '.' at most. A number the Scanner finds
 // lies in one chain (any other byte, or two joiners, ends its groups), and
 // only a chain that may hold one is given to a Scanner, with the byte on
@@ -394,7 +420,7 @@ type Chunks struct{}
 // no groups and nothing pending, only whether it was a letter. After the
 // chain, the byte after it and Close do what the byte after that would (it
 // is no digit, or the chain would go on).
-func (Chunks) Count(b []byte, from int) int {
+func countGo(b []byte, from int) int {
 	n := 0
 	s := Scanner{onMatch: func(_, end int64) {
 		if end > int64(from) {

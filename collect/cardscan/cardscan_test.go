@@ -252,6 +252,14 @@ func countRef(b []byte, from int) int {
 	return n
 }
 
+// counts are Chunks.Count and the two paths it takes, each of which must
+// be countRef: countKernel runs everywhere, with the Go masks where there
+// is no kernel.
+var counts = []struct {
+	name  string
+	count func([]byte, int) int
+}{{"Count", Chunks{}.Count}, {"countGo", countGo}, {"countKernel", countKernel}}
+
 func TestChunksCount(t *testing.T) {
 	for _, c := range []struct {
 		in   string
@@ -275,15 +283,19 @@ func TestChunksCount(t *testing.T) {
 		{"4111 1111 1111 1111 5555 5555 5555 4444", 20, 1},
 		{strings.Repeat("12:34 ", 10) + "4111-1111-1111-1111", 0, 1},
 	} {
-		if got := (Chunks{}).Count([]byte(c.in), c.from); got != c.want || got != countRef([]byte(c.in), c.from) {
-			t.Errorf("%q from %d: %d, want %d (reference %d)", c.in, c.from, got, c.want, countRef([]byte(c.in), c.from))
+		for _, impl := range counts {
+			if got := impl.count([]byte(c.in), c.from); got != c.want || got != countRef([]byte(c.in), c.from) {
+				t.Errorf("%s: %q from %d: %d, want %d (reference %d)", impl.name, c.in, c.from, got, c.want, countRef([]byte(c.in), c.from))
+			}
 		}
 	}
 	r := rand.New(rand.NewPCG(8, 9))
 	for _, data := range [][]byte{nginxText(1 << 20), logText(1 << 20), jsonText(1 << 20), cardText(r, 1<<20)} {
 		for _, from := range []int{0, 1, 4095, len(data) / 2, len(data)} {
-			if got, want := (Chunks{}).Count(data, from), countRef(data, from); got != want {
-				t.Errorf("%q...: from %d: %d, want %d", data[:40], from, got, want)
+			for _, impl := range counts {
+				if got, want := impl.count(data, from), countRef(data, from); got != want {
+					t.Errorf("%s: %q...: from %d: %d, want %d", impl.name, data[:40], from, got, want)
+				}
 			}
 		}
 	}
@@ -308,7 +320,7 @@ func cardText(r *rand.Rand, n int) []byte {
 	return b.Bytes()[:n]
 }
 
-// FuzzChunksCount: the prefilter of Chunks.Count changes no count.
+// FuzzChunksCount: the prefilters of Chunks.Count change no count.
 func FuzzChunksCount(f *testing.F) {
 	for _, s := range []string{
 		"4111111111111111", "x4111111111111111", "4111111111111111x", "0.4111111111111111", "4111111111111111.5",
@@ -323,15 +335,17 @@ func FuzzChunksCount(f *testing.F) {
 		f.Add([]byte(s), uint16(len(s)))
 	}
 	f.Fuzz(func(t *testing.T, b []byte, from uint16) {
-		at := int(from) % (len(b) + 1)
-		if got, want := (Chunks{}).Count(b, at), countRef(b, at); got != want {
-			t.Fatalf("%q from %d: %d, reference %d", b, at, got, want)
-		}
-		// And b made into text where long chains and numbers are common.
-		d := textOf(b)
-		at = int(from) % (len(d) + 1)
-		if got, want := (Chunks{}).Count(d, at), countRef(d, at); got != want {
-			t.Fatalf("%q from %d: %d, reference %d", d, at, got, want)
+		for _, impl := range counts {
+			at := int(from) % (len(b) + 1)
+			if got, want := impl.count(b, at), countRef(b, at); got != want {
+				t.Fatalf("%s: %q from %d: %d, reference %d", impl.name, b, at, got, want)
+			}
+			// And b made into text where long chains and numbers are common.
+			d := textOf(b)
+			at = int(from) % (len(d) + 1)
+			if got, want := impl.count(d, at), countRef(d, at); got != want {
+				t.Fatalf("%s: %q from %d: %d, reference %d", impl.name, d, at, got, want)
+			}
 		}
 	})
 }
@@ -401,9 +415,10 @@ func nginxText(n int) []byte {
 	return b.Bytes()[:n]
 }
 
-// BenchmarkChunksCount runs Chunks.Count (fast) and one Scanner over all
-// of it (full, what Count was) on a chunk of each kind, side by side: the
-// machine is noisy, compare the two.
+// BenchmarkChunksCount runs Chunks.Count (fast: the kernel's path where
+// there is one), countGo (go) and one Scanner over all of it (full, what
+// Count was) on a chunk of each kind, side by side: the machine is noisy,
+// compare them.
 func BenchmarkChunksCount(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
 	random := make([]byte, 2<<20)
@@ -417,7 +432,7 @@ func BenchmarkChunksCount(b *testing.B) {
 		for _, impl := range []struct {
 			name  string
 			count func([]byte, int) int
-		}{{"fast", Chunks{}.Count}, {"full", countRef}} {
+		}{{"fast", Chunks{}.Count}, {"go", countGo}, {"full", countRef}} {
 			b.Run(in.name+"/"+impl.name, func(b *testing.B) {
 				b.SetBytes(int64(len(in.data)))
 				for b.Loop() {
