@@ -448,14 +448,20 @@ func countGo(b []byte, from int) int {
 		}
 		first, last, maybe := chain(b, d)
 		if maybe && last+1 > from { // a number ends at last+1 at most
-			lo, hi := max(first-1, 0), min(last+2, len(b))
-			s = Scanner{pos: int64(lo), onMatch: s.onMatch, offsets: s.offsets[:0]}
-			s.Write(b[lo:hi])
-			s.Close()
+			s.rescan(b, first, last)
 		}
 		p = last + 1 // the next chain begins after b[last+1]
 	}
 	return n
+}
+
+// rescan takes the chain first..last of b, with the byte on each side,
+// through a new Scanner that reports to the same onMatch.
+func (s *Scanner) rescan(b []byte, first, last int) {
+	lo, hi := max(first-1, 0), min(last+2, len(b))
+	*s = Scanner{pos: int64(lo), onMatch: s.onMatch, offsets: s.offsets[:0]}
+	s.Write(b[lo:hi])
+	s.Close()
 }
 
 // Bytes as the prefilter of Chunks.Count sees them.

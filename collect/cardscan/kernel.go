@@ -102,10 +102,7 @@ func countKernel(b []byte, from int) int {
 			for cand != 0 {
 				first, last, maybe := chain(b, base+bits.TrailingZeros64(cand))
 				if maybe && last+1 > from { // a number ends at last+1 at most
-					lo, hi := max(first-1, 0), min(last+2, len(b))
-					s = Scanner{pos: int64(lo), onMatch: s.onMatch, offsets: s.offsets[:0]}
-					s.Write(b[lo:hi])
-					s.Close()
+					s.rescan(b, first, last)
 				}
 				p = last + 1
 				cand &= ^uint64(0) << uint(p-base) // 0 past the block
