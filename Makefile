@@ -14,9 +14,10 @@ TESTSUM := $(GO) run ./internal/cmd/testsum
 
 .PHONY: build dist repro release test integration bench bench-load bench-remote bench-many demo fuzz clean
 
-# custos-host is the collector without the S3 client (12 MB, not 22) that
-# custos remote copies to each host; custos records its SHA-256 (-X
-# main.hostBuilds) and sends only that file.
+# custos-host is the collector alone, without the S3 client and the
+# responder's commands (10 MB, not 22), that custos remote copies to each
+# host; custos records its SHA-256 (-X main.hostBuilds) and sends only
+# that file.
 build:
 	$(BUILD) -tags custos_host -o custos-host ./cmd/custos
 	$(GOBUILD) -ldflags "$(LDFLAGS) -X main.hostBuilds=$$($(GO) env GOOS)/$$($(GO) env GOARCH)=$$(sha256sum custos-host | cut -d' ' -f1)" -o custos ./cmd/custos

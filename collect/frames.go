@@ -72,7 +72,8 @@ func newFrameWriter(dst io.Writer, enc *zstd.Encoder, workers int, scan *content
 		scan:  scan,
 	}
 	for range workers + 2 {
-		f.free <- &frameJob{in: make([]byte, 0, frameSize), ready: make(chan struct{}, 1)}
+		// out holds a frame of incompressible input without growing.
+		f.free <- &frameJob{in: make([]byte, 0, frameSize), out: make([]byte, 0, frameSize+frameSize>>7+512), ready: make(chan struct{}, 1)}
 	}
 	for range workers {
 		go func() {

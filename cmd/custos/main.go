@@ -59,19 +59,12 @@ type command struct {
 	run     func(ctx context.Context, args []string, io stdio) error
 }
 
+// commands are those of every build; the full build adds the
+// responder's (build_full.go).
 var commands = map[string]command{
-	"collect":     {"collect evidence from this host", runCollectCmd},
-	"verify":      {"check a stored collection against its manifest", runVerifyCmd},
-	"keygen":      {"make an age identity for the response team", runKeygenCmd},
-	"sign":        {"sign a collection's manifest (collecting responder)", runSignCmd},
-	"countersign": {"review and countersign a signed collection (second responder)", runCountersignCmd},
-	"report":      {"print the incident report and chain-of-custody form", runReportCmd},
-	"annotate":    {"record a response action, signed, in the custody log", runAnnotateCmd},
-	"fetch":       {"copy a collection home, verify it, optionally decrypt it", runFetchCmd},
-	"ingest":      {"store a collection streamed by collect --to - (over SSH)", runIngestCmd},
-	"remote":      {"collect from a host over SSH, streaming the evidence home", runRemoteCmd},
-	"profiles":    {"list, show or validate collection profiles", runProfilesCmd},
-	"version":     {"print the version", runVersionCmd},
+	"collect":  {"collect evidence from this host", runCollectCmd},
+	"profiles": {"list, show or validate collection profiles", runProfilesCmd},
+	"version":  {"print the version", runVersionCmd},
 }
 
 const usageText = `custos collects forensic evidence with a chain of custody.
@@ -151,7 +144,7 @@ func run(ctx context.Context, args []string, io stdio) int {
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(io.err, "custos: error: unknown command %q: run 'custos --help' for the list\n", term.Clean(args[0]))
+		fmt.Fprintf(io.err, "custos: error: %s\n", unknownCommand(term.Clean(args[0])))
 		return exitUsage
 	}
 	if args[0] != "collect" {

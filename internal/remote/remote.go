@@ -156,7 +156,7 @@ func Platform(uname string) (string, error) {
 // program when the platform is its own, else dist/custos-OS-ARCH beside it
 // or here.
 //
-// The host build is preferred because it is 12 MB where the full one is
+// The host build is preferred because it is 10 MB where the full one is
 // 22: what goes over the link and onto the breached host's disk, where
 // every block written may be one an attacker's deleted file still held.
 func (s *SSH) FindBinary(explicit, plat string) (string, error) {

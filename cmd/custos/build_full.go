@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"maps"
 
 	"github.com/custos-ir/custos/storage"
 	"github.com/custos-ir/custos/storage/s3store"
@@ -12,6 +14,26 @@ import (
 // buildName is what this build of custos calls itself (the manifest's
 // tool, custos version): the full build.
 const buildName = "custos"
+
+// The responder's commands: the full build's. custos-host, the collector
+// custos remote copies to hosts, leaves them out (build_host.go).
+func init() {
+	maps.Copy(commands, map[string]command{
+		"verify":      {"check a stored collection against its manifest", runVerifyCmd},
+		"keygen":      {"make an age identity for the response team", runKeygenCmd},
+		"sign":        {"sign a collection's manifest (collecting responder)", runSignCmd},
+		"countersign": {"review and countersign a signed collection (second responder)", runCountersignCmd},
+		"report":      {"print the incident report and chain-of-custody form", runReportCmd},
+		"annotate":    {"record a response action, signed, in the custody log", runAnnotateCmd},
+		"fetch":       {"copy a collection home, verify it, optionally decrypt it", runFetchCmd},
+		"ingest":      {"store a collection streamed by collect --to - (over SSH)", runIngestCmd},
+		"remote":      {"collect from a host over SSH, streaming the evidence home", runRemoteCmd},
+	})
+}
+
+func unknownCommand(name string) string {
+	return fmt.Sprintf("unknown command %q: run 'custos --help' for the list", name)
+}
 
 // openS3 opens the S3 store at an s3:// LOCATION with the shared flags;
 // with preflight (a destination about to be written) it checks the bucket
