@@ -4,8 +4,12 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -369,5 +373,55 @@ func TestBodyLineEscapes(t *testing.T) {
 	want := "0|/tmp/a\\x7cb\\x0ac|0|r/rrw-r--r--|0|0|3|0|1700000000|0|0\n"
 	if got != want {
 		t.Fatalf("got %q want %q", got, want)
+	}
+}
+
+// TestStreamedFilesHashedWithPlaintext: files read into the tar as they go
+// (past the size read whole) are hashed into their records in the same
+// pass as the plaintext (frameWriter.tee). Each record and the artifact's
+// plaintext digest must be what crypto/sha256 makes of the bytes, for
+// sizes around blocks, the copy buffer and a frame, beside files read
+// whole and a file whose name needs a PAX header.
+func TestStreamedFilesHashedWithPlaintext(t *testing.T) {
+	root := t.TempDir()
+	r := rand.New(rand.NewPCG(17, 17))
+	want := map[string]string{}
+	for i, size := range []int{0, 1, 63, 64, 65, smallMax + 1, smallMax + 63, 256<<10 + 1, 3<<20 + 7, 100} {
+		b := make([]byte, size)
+		for j := range b {
+			b[j] = byte(r.Uint32())
+		}
+		name := fmt.Sprintf("f%02d-%d", i, size)
+		if i == 7 {
+			name += "-" + strings.Repeat("long-name-", 20) // a PAX header before the content
+		}
+		if err := os.WriteFile(filepath.Join(root, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		want[filepath.Join(root, name)] = hex.EncodeToString(sum[:])
+	}
+	p, st, id := newPipeline(t)
+	src := &Files{Name: "files", Patterns: []string{root}}
+	m := runCollection(t, p, []Planned{{Source: src, Desc: src.Describe()}})
+	a := m.Artifacts[0]
+	if a.Status != custody.StatusOK {
+		t.Fatalf("status %s, errors %v", a.Status, a.Errors)
+	}
+	seen := 0
+	for _, f := range a.Files {
+		if w, ok := want[f.Path]; ok {
+			seen++
+			if f.SHA256 != w || !f.Stored {
+				t.Errorf("%s: sha256 %s, stored %v; want %s", f.Path, f.SHA256, f.Stored, w)
+			}
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("%d of %d files recorded", seen, len(want))
+	}
+	plain := decrypt(t, st, m.Storage.Prefix+a.Key, id)
+	if sum := sha256.Sum256(plain); a.Plain.SHA256 != sum || a.Plain.Size != int64(len(plain)) {
+		t.Errorf("plaintext %d bytes sha256 %x, the record says %d bytes %s", len(plain), sum, a.Plain.Size, a.Plain.SHA256)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/custos-ir/custos/storage"
 )
 
-// buildName: see s3.go.
+// buildName: see build_full.go.
 const buildName = "custos-host"
 
 func unknownCommand(name string) string {
