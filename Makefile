@@ -98,7 +98,7 @@ FUZZ := ./custody:FuzzParse ./custody:FuzzParseSums ./custody:FuzzParseRecord \
 	./internal/jsonx:FuzzCheck ./internal/jsonx:FuzzCheckReference ./internal/term:FuzzClean ./collect/apps/magento:FuzzParseArray \
 	./profiles:FuzzParse ./collect/live:FuzzProcParsers ./collect/live:FuzzMoreProcParsers ./collect/windows:FuzzRedact ./collect/windows:FuzzApplicationHost \
 	./collect/windows:FuzzNTFS ./collect/windows:FuzzFirewallRule ./collect/windows:FuzzIPNetTable2 \
-	./collect/ioc:FuzzParse ./collect/ioc:FuzzTextReference ./collect/cardscan:FuzzScan ./collect/cardscan:FuzzChunksCount ./collect/hostfile:FuzzWalkLinkText ./collect/paxtar:FuzzRoundTrip ./collect/apps:FuzzConfigParsers ./collect/redact:FuzzShadow ./collect/pkgdb:FuzzPackageDatabases ./custody:FuzzEscapePath
+	./collect/ioc:FuzzParse ./collect/ioc:FuzzTextReference ./collect/ioc:FuzzMarks ./collect/ioc:FuzzFilter ./collect/cardscan:FuzzScan ./collect/cardscan:FuzzChunksCount ./collect/cardscan:FuzzCountKernel ./collect/cardscan:FuzzBlocks ./internal/sha256x:FuzzWriteBoth ./collect/hostfile:FuzzWalkLinkText ./collect/paxtar:FuzzRoundTrip ./collect/apps:FuzzConfigParsers ./collect/redact:FuzzShadow ./collect/pkgdb:FuzzPackageDatabases ./custody:FuzzEscapePath
 
 fuzz:
 	@set -e; for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t#*:}; \
