@@ -228,8 +228,8 @@ for last; do :; done
 case "$1" in -G) exit 0;; esac
 case "$last" in
 rm*) ;;
-uname*collect*) printf 'Linux x86_64\n/tmp/custos.FAKE\n'
-  read -r N S M; head -c "$N" > /dev/null; [ "$S" = ` + sum + ` ] || exit 97
+uname*collect*) printf 'Linux x86_64\n/tmp/custos.FAKE\nnone\n'
+  read -r N S M Z; head -c "$N" > /dev/null; [ "$S" = ` + sum + ` ] || exit 97
   printf '%s' "$FAKE_STDERR" >&2; cat "$FAKE_STREAM";;
 *) echo "fake ssh: unexpected command: $last" >&2; exit 1;;
 esac

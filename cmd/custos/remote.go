@@ -21,6 +21,7 @@ import (
 	"github.com/custos-ir/custos/internal/agekeys"
 	"github.com/custos-ir/custos/internal/remote"
 	"github.com/custos-ir/custos/internal/term"
+	"github.com/custos-ir/custos/internal/units"
 )
 
 type remoteOptions struct {
@@ -290,7 +291,11 @@ func collectHost(ctx context.Context, req *remoteRequest, t remote.Target, hio h
 		res.err = err
 		return res
 	}
-	fmt.Fprintf(hio.err, "custos: copied %s (%s, sha256 %s) to %s:%s, checked there before it runs\n", run.Binary, run.Platform, run.SHA256[:16], t, run.Dir)
+	how := "as it is: the host has neither zstd nor gzip"
+	if run.Compressed > 0 {
+		how = fmt.Sprintf("%s for %s -d", units.Bytes(run.Compressed), run.Decompressor)
+	}
+	fmt.Fprintf(hio.err, "custos: copied %s (%s, sha256 %s, %s) to %s:%s, checked there before it runs\n", run.Binary, run.Platform, run.SHA256[:16], how, t, run.Dir)
 	state("collecting", 0)
 	details := map[string]string{"ssh_target": t.String(), "remote_binary_sha256": run.SHA256, "host_key": <-hostKey}
 	if u, err := user.Current(); err == nil {

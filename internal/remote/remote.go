@@ -24,6 +24,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/custos-ir/custos/internal/iox"
 )
 
@@ -245,23 +248,36 @@ type Run struct {
 	Platform string
 	Binary   string // the local build copied
 	SHA256   string
-	ssh      *SSH
-	t        Target
-	stdin    io.WriteCloser
+	// Compressed is the bytes the build took, compressed for the host's
+	// Decompressor (zstd, gzip); 0: sent as it is.
+	Compressed   int64
+	Decompressor string
+	ssh          *SSH
+	t            Target
+	stdin        io.WriteCloser
 }
 
 // setupScript is the whole session on the host, in one command: one key
 // exchange and login, no round trip but the platform's answer. It prints
-// the platform and a new private directory (mode 0700), reads the build's
-// size and SHA-256 and the data's size on a line, then the build (and,
+// the platform, a new private directory (mode 0700) and the decompressor
+// it has (zstd, gzip or none), reads the build's size and SHA-256, the
+// data's size and the size of the build compressed for that decompressor
+// (0: sent as it is) on a line, then the build (and,
 // once it says "data", the data), checks the build's SHA-256 (exit
 // ErrCopyChanged if it differs, running nothing), runs it with the rest of
 // stdin, and removes the directory when it ends. A responder that has no
 // build for the platform closes stdin instead: the directory goes, nothing
 // runs. %s is the command that runs the copy ("$D/custos" ...).
-const setupScript = `uname -sm || exit 1; umask 077; D=$(mktemp -d "${TMPDIR:-/tmp}/custos.XXXXXXXX") || exit 1; echo "$D"; rc=96; ` +
-	`if read -r N S M; then ` +
-	`if head -c "$N" > "$D/custos" && chmod 700 "$D/custos" && H=$(openssl dgst -sha256 -r "$D/custos" 2>/dev/null || sha256sum "$D/custos") && [ "${H%%%% *}" = "$S" ]; then ` +
+//
+// The build goes compressed, 4.0 MB for 9.7: every MB sent through
+// sshd's stdin costs about 11 ms even on loopback, and seconds on a
+// responder's uplink. zstd -d takes 0.02 s for it, gzip -d 0.12 s (on a
+// fast link that is more than the bytes it saves). The SHA-256 is checked
+// on what the decompressor gave.
+const setupScript = `uname -sm || exit 1; umask 077; D=$(mktemp -d "${TMPDIR:-/tmp}/custos.XXXXXXXX") || exit 1; echo "$D"; ` +
+	`if command -v zstd >/dev/null 2>&1; then C=zstd; elif command -v gzip >/dev/null 2>&1; then C=gzip; else C=none; fi; echo "$C"; rc=96; ` +
+	`if read -r N S M Z; then ` +
+	`if { if [ "$Z" = 0 ]; then head -c "$N"; else head -c "$Z" | "$C" -dcq; fi; } > "$D/custos" && chmod 700 "$D/custos" && H=$(openssl dgst -sha256 -r "$D/custos" 2>/dev/null || sha256sum "$D/custos") && [ "${H%%%% *}" = "$S" ]; then ` +
 	`if [ "$M" != 0 ]; then echo data; head -c "$M" > "$D/data"; fi; %s; rc=$?; ` +
 	`else echo "the copy of custos does not have the SHA-256 sent: not running it" >&2; rc=%d; fi; fi; rm -rf "$D"; exit $rc`
 
@@ -274,7 +290,9 @@ func (s *SSH) Start(ctx context.Context, t Target, j Job) (*Run, error) {
 	// The build most likely sent is hashed while the connection is made.
 	go func() {
 		if p, err := s.FindBinary(j.Binary, runtime.GOOS+"/"+runtime.GOARCH); err == nil {
-			s.sum(p)
+			if sum, err := s.sum(p); err == nil {
+				sum.packed(p, "zstd")
+			}
 		}
 	}()
 	var quoted []string
@@ -325,7 +343,8 @@ func (s *SSH) Start(ctx context.Context, t Target, j Job) (*Run, error) {
 	}
 	uname, err1 := line(out)
 	dir, err2 := line(out)
-	if err1 != nil || err2 != nil {
+	tools, err3 := line(out)
+	if err1 != nil || err2 != nil || err3 != nil {
 		return fail(nil)
 	}
 	// The directory is removed with rm -rf at the end: it must be the one
@@ -345,18 +364,28 @@ func (s *SSH) Start(ctx context.Context, t Target, j Job) (*Run, error) {
 		return fail(err)
 	}
 	r.SHA256 = sum.sha
-	fh, err := os.Open(r.Binary)
-	if err != nil {
-		return fail(err)
-	}
-	defer fh.Close()
 	// Nothing comes back while the build goes out: custos starts on the
 	// host only once all of it is there.
-	if _, err := fmt.Fprintf(r.stdin, "%d %s %d\n", sum.size, sum.sha, len(j.Data)); err != nil {
-		return fail(nil)
-	}
-	if n, err := io.Copy(r.stdin, io.LimitReader(fh, sum.size)); err != nil || n != sum.size {
-		return fail(nil)
+	if packed := sum.packed(r.Binary, tools); packed != nil {
+		r.Compressed, r.Decompressor = int64(len(packed)), tools
+		if _, err := fmt.Fprintf(r.stdin, "%d %s %d %d\n", sum.size, sum.sha, len(j.Data), len(packed)); err != nil {
+			return fail(nil)
+		}
+		if _, err := r.stdin.Write(packed); err != nil {
+			return fail(nil)
+		}
+	} else {
+		fh, err := os.Open(r.Binary)
+		if err != nil {
+			return fail(err)
+		}
+		defer fh.Close()
+		if _, err := fmt.Fprintf(r.stdin, "%d %s %d 0\n", sum.size, sum.sha, len(j.Data)); err != nil {
+			return fail(nil)
+		}
+		if n, err := io.Copy(r.stdin, io.LimitReader(fh, sum.size)); err != nil || n != sum.size {
+			return fail(nil)
+		}
 	}
 	if len(j.Data) > 0 {
 		// The data follows only once the build is in its file: a head
@@ -403,6 +432,44 @@ type fileSum struct {
 	sha  string
 	size int64
 	err  error
+
+	zstdOnce, gzipOnce sync.Once
+	zstd, gzip         []byte // the build compressed (nil: not)
+}
+
+// packed is the build at p compressed for a host's decompressor ("zstd",
+// "gzip"; nil for any other), made once per run whatever the hosts: 0.1 s
+// each for 9.7 MB. zstd's is made while the connection is, gzip's when a
+// host asks for it (it costs a host on a fast link more than it saves).
+func (f *fileSum) packed(p, decompressor string) []byte {
+	compress := func(once *sync.Once, out *[]byte, w func(io.Writer) (io.WriteCloser, error)) []byte {
+		once.Do(func() {
+			data, err := os.ReadFile(p)
+			if err != nil || int64(len(data)) != f.size {
+				return
+			}
+			var b bytes.Buffer
+			zw, err := w(&b)
+			if err != nil {
+				return
+			}
+			if _, err := zw.Write(data); err == nil && zw.Close() == nil {
+				*out = b.Bytes()
+			}
+		})
+		return *out
+	}
+	switch decompressor {
+	case "zstd":
+		return compress(&f.zstdOnce, &f.zstd, func(w io.Writer) (io.WriteCloser, error) {
+			return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1))
+		})
+	case "gzip":
+		return compress(&f.gzipOnce, &f.gzip, func(w io.Writer) (io.WriteCloser, error) {
+			return gzip.NewWriterLevel(w, 3)
+		})
+	}
+	return nil
 }
 
 // sum is the SHA-256 and size of a build, computed once per path.

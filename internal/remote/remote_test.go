@@ -6,11 +6,14 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/custos-ir/custos/internal/testenv"
 )
 
 // fakeHost is an "ssh" that runs the command it is given on this machine,
@@ -22,14 +25,17 @@ type fakeHost struct {
 	bin string // ahead on the host's PATH
 }
 
-func newFakeHost(t *testing.T) *fakeHost {
+func newFakeHost(t *testing.T) *fakeHost { return newFakeHostWith(t, "$PATH") }
+
+// newFakeHostWith is a fake host whose PATH, after its own tools, is path.
+func newFakeHostWith(t *testing.T, path string) *fakeHost {
 	dir := t.TempDir()
 	h := &fakeHost{tmp: filepath.Join(dir, "tmp"), bin: filepath.Join(dir, "bin")}
 	os.Mkdir(h.tmp, 0o755)
 	os.Mkdir(h.bin, 0o755)
 	prog := filepath.Join(dir, "ssh")
 	// The command is ssh's last argument; the rest are options.
-	script := "#!/bin/sh\nfor a; do last=$a; done\nPATH=" + h.bin + ":$PATH TMPDIR=" + h.tmp + " exec sh -c \"$last\"\n"
+	script := "#!/bin/sh\nfor a; do last=$a; done\nPATH=" + h.bin + ":" + path + " TMPDIR=" + h.tmp + " exec sh -c \"$last\"\n"
 	if err := os.WriteFile(prog, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +88,7 @@ func TestStartOneSession(t *testing.T) {
 		t.Fatalf("the run ended %v, died %v:\n%s%s", err, r.Died(), out, stderr.String())
 	}
 	want, _ := FileSHA256(bin)
-	if r.SHA256 != want || r.Binary != bin || !strings.HasPrefix(r.Dir, h.tmp+"/custos.") {
+	if r.SHA256 != want || r.Binary != bin || !strings.HasPrefix(r.Dir, h.tmp+"/custos.") || r.Compressed == 0 {
 		t.Errorf("run %+v", r)
 	}
 	// The data file's path, on the host, takes DataArg's place; the
@@ -94,6 +100,38 @@ func TestStartOneSession(t *testing.T) {
 	}
 	if left := h.left(t); len(left) > 0 {
 		t.Errorf("left on the host: %v", left)
+	}
+}
+
+// The build goes compressed for the best decompressor the host has (zstd,
+// else gzip), or as it is; each way it arrives whole and runs.
+func TestStartHostDecompressors(t *testing.T) {
+	testenv.Tool(t, "zstd", "apt-get install zstd")
+	testenv.Tool(t, "gzip", "apt-get install gzip")
+	base := []string{"sh", "uname", "mktemp", "head", "chmod", "openssl", "sha256sum", "rm", "cat", "dirname", "ls", "cut"}
+	for _, c := range []struct {
+		extra []string
+		want  string
+	}{{nil, ""}, {[]string{"gzip"}, "gzip"}, {[]string{"gzip", "zstd"}, "zstd"}} {
+		tools := filepath.Join(t.TempDir(), "tools")
+		os.Mkdir(tools, 0o755)
+		for _, name := range append(base, c.extra...) {
+			if p, err := exec.LookPath(name); err == nil {
+				os.Symlink(p, filepath.Join(tools, name))
+			}
+		}
+		h := newFakeHostWith(t, tools)
+		r, err := h.ssh.Start(context.Background(), Target{Dest: "host"}, Job{Args: []string{"version"}, Binary: build(t), Data: []byte("data\n")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(r.Stdout)
+		if err := r.Cmd.Wait(); err != nil || !strings.HasPrefix(string(out), "args: version\n") || r.Decompressor != c.want || (r.Compressed == 0) != (c.want == "") {
+			t.Errorf("with %v: %v, %s %d bytes:\n%s", c.extra, err, r.Decompressor, r.Compressed, out)
+		}
+		if left := h.left(t); len(left) > 0 {
+			t.Errorf("left on the host: %v", left)
+		}
 	}
 }
 
