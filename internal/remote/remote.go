@@ -273,11 +273,12 @@ type Run struct {
 // sshd's stdin costs about 11 ms even on loopback, and seconds on a
 // responder's uplink. zstd -d takes 0.02 s for it, gzip -d 0.12 s (on a
 // fast link that is more than the bytes it saves). The SHA-256 is checked
-// on what the decompressor gave.
+// on what the decompressor gave. -dc is all of their options that
+// BusyBox's gzip (Alpine) takes too.
 const setupScript = `uname -sm || exit 1; umask 077; D=$(mktemp -d "${TMPDIR:-/tmp}/custos.XXXXXXXX") || exit 1; echo "$D"; ` +
 	`if command -v zstd >/dev/null 2>&1; then C=zstd; elif command -v gzip >/dev/null 2>&1; then C=gzip; else C=none; fi; echo "$C"; rc=96; ` +
 	`if read -r N S M Z; then ` +
-	`if { if [ "$Z" = 0 ]; then head -c "$N"; else head -c "$Z" | "$C" -dcq; fi; } > "$D/custos" && chmod 700 "$D/custos" && H=$(openssl dgst -sha256 -r "$D/custos" 2>/dev/null || sha256sum "$D/custos") && [ "${H%%%% *}" = "$S" ]; then ` +
+	`if { if [ "$Z" = 0 ]; then head -c "$N"; else head -c "$Z" | "$C" -dc; fi; } > "$D/custos" && chmod 700 "$D/custos" && H=$(openssl dgst -sha256 -r "$D/custos" 2>/dev/null || sha256sum "$D/custos") && [ "${H%%%% *}" = "$S" ]; then ` +
 	`if [ "$M" != 0 ]; then echo data; head -c "$M" > "$D/data"; fi; %s; rc=$?; ` +
 	`else echo "the copy of custos does not have the SHA-256 sent: not running it" >&2; rc=%d; fi; fi; rm -rf "$D"; exit $rc`
 
