@@ -122,13 +122,7 @@ func TestManyFilesObject(t *testing.T) {
 	if _, err := HostKey(f.Key); err != nil {
 		t.Errorf("a host may not send its files object: %v", err)
 	}
-	c.Stored(ctx, a)
-	m.Artifacts = append(m.Artifacts, *a)
-	m.Finished = NewTime(time.Now())
-	m.Status = Status(m)
-	if _, err := c.Seal(ctx); err != nil {
-		t.Fatal(err)
-	}
+	finish(t, ctx, c, m, a)
 	mb := objs.get(c.Prefix() + ManifestName)
 	if bytes.Contains(mb, []byte(`"path":`)) || !bytes.Contains(mb, []byte(`"files_object"`)) {
 		t.Fatalf("the manifest holds file records or no files object:\n%.2000s", mb)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"filippo.io/age"
 )
@@ -35,25 +34,18 @@ func hostCollectionOf(t *testing.T, caseID, session string, many bool) (*hostSid
 	if c.Prefix() != "" {
 		t.Fatalf("a stream collection has prefix %q: the receiver decides it", c.Prefix())
 	}
+	var arts []*Artifact
 	for i, name := range []string{"processes", "logs"} {
-		a := artifact(t, h, "", i+1, name, "jsonl", id, []byte(strings.Repeat(name+"\n", 100)), nil)
-		c.Stored(ctx, a)
-		m.Artifacts = append(m.Artifacts, *a)
+		arts = append(arts, artifact(t, h, "", i+1, name, "jsonl", id, []byte(strings.Repeat(name+"\n", 100)), nil))
 	}
 	if many {
 		files := map[string]string{}
 		for i := range spillAt + 10 {
 			files[fmt.Sprintf("/srv/www/f%06d.php", i)] = fmt.Sprint(i)
 		}
-		a := artifactSpill(t, h, "", 3, "webroot", "tar", id, nil, files, true)
-		c.Stored(ctx, a)
-		m.Artifacts = append(m.Artifacts, *a)
+		arts = append(arts, artifactSpill(t, h, "", 3, "webroot", "tar", id, nil, files, true))
 	}
-	m.Finished = NewTime(time.Now())
-	m.Status = Status(m)
-	if _, err := c.Seal(ctx); err != nil {
-		t.Fatal(err)
-	}
+	finish(t, ctx, c, m, arts...)
 	return h, id
 }
 

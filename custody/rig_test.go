@@ -270,6 +270,14 @@ func newHostFixture(t testing.TB, objs *memObjects, caseID, host string) *fixtur
 		artifact(t, objs, c.Prefix(), 2, "logs", "tar", id, nil, map[string]string{
 			"/var/log/a.log": strings.Repeat("GET /checkout 200\n", 500), "/var/log/b.log": "POST /admin 302\n"}),
 	}
+	finish(t, ctx, c, m, arts...)
+	return &fixture{objs: objs, prefix: c.Prefix(), m: m, id: id}
+}
+
+// finish records arts as stored, then ends and seals the collection, as
+// custos collect does.
+func finish(t testing.TB, ctx context.Context, c *Collection, m *Manifest, arts ...*Artifact) {
+	t.Helper()
 	for _, a := range arts {
 		c.Stored(ctx, a)
 		m.Artifacts = append(m.Artifacts, *a)
@@ -279,7 +287,6 @@ func newHostFixture(t testing.TB, objs *memObjects, caseID, host string) *fixtur
 	if _, err := c.Seal(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{objs: objs, prefix: c.Prefix(), m: m, id: id}
 }
 
 // artifact stores plain (or a tar of files) as artifact seq, compressed
